@@ -1,0 +1,59 @@
+# Two commands: `make lab` opens the course, `make test` checks it.
+# Each sets up .venv first when needed (python3 >= 3.10 and make are all it takes).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := .ci/constraints.txt
+# JupyterLab refuses to run as root unless told; containers and CI often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_ARGS ?=
+PYTEST_ARGS ?=
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
+
+.PHONY: help setup setup-lab lab test unit notebooks execute-notebooks benchmarks constraints clean
+
+help:
+	@echo "make lab                 set up .venv (first time) and open the course in JupyterLab"
+	@echo "make test                set up .venv (first time) and run unit tests + every notebook (nbval)"
+	@echo "make unit                unit tests only"
+	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/src and re-execute them"
+	@echo "make benchmarks          run the speed/accuracy budgets in benchmarks/"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else "Python >= 3.10 is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
+	$(PYTHON) -m venv $(VENV)
+
+# One stamp per extra; pip re-runs when pyproject or the constraints change.
+$(VENV)/.lab-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -c $(CONSTRAINTS) -e '.[lab]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check -c $(CONSTRAINTS) -e '.[test]'
+	touch $@
+
+setup-lab: $(VENV)/.lab-installed
+setup: $(VENV)/.test-installed
+
+lab: setup-lab
+	@echo "Starting JupyterLab on notebooks/ (no internet needed). Open the URL printed below."
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) --LabApp.news_url=None --ServerApp.ip=127.0.0.1 $(LAB_ARGS)
+
+test: setup
+	$(BIN)/python -m pytest tests notebooks $(NBVAL_FLAGS) $(PYTEST_ARGS)
+
+unit: setup
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+execute-notebooks: setup
+	$(BIN)/python notebooks/build.py --execute $(NOTEBOOKS)
+
+benchmarks: setup
+	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+constraints: setup
+	{ head -2 $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable | grep -v '^course'; } > $(CONSTRAINTS).new && mv $(CONSTRAINTS).new $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,20 @@
+"""Faithful Inception-family models with one small common API (lessons 02-08).
+
+``create_model(name)`` builds any of them; ``list_models()`` lists the names.
+Importing this package registers every family.
+"""
+from .base import AuxOutputs, CourseModel, FeatureInfo, PreprocessConfig
+from .blocks import BasicConv2d, MultiBranch
+from .registry import create_model, list_models, register_model
+
+__all__ = [
+    "AuxOutputs",
+    "BasicConv2d",
+    "MultiBranch",
+    "CourseModel",
+    "FeatureInfo",
+    "PreprocessConfig",
+    "create_model",
+    "list_models",
+    "register_model",
+]

@@ -1,0 +1,153 @@
+"""The small surface every course model shares (lessons 02-08).
+
+Modelled on timm's model API (``forward_features``, ``forward_head``,
+``num_features``, ``reset_classifier``, ``feature_info``) so that one
+feature-map or Grad-CAM helper works for every member of the family.
+
+A model subclass sets, in ``__init__``:
+
+* ``self.num_classes`` and ``self.num_features`` (channels entering the head),
+* ``self.global_pool`` (pooling + flatten), ``self.dropout`` and ``self.fc``,
+* ``self.feature_info``: a list of :class:`FeatureInfo`, one per stage,
+* ``self.preprocess``: a :class:`PreprocessConfig` (input size, mean/std ...),
+
+and implements ``forward_features(x)`` (image -> last feature map). Models
+with auxiliary classifiers override ``forward`` to return :class:`AuxOutputs`
+in training mode.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Google's Inception v3/v4/Inception-ResNet/Xception checkpoints scale inputs to [-1, 1].
+INCEPTION_MEAN = (0.5, 0.5, 0.5)
+INCEPTION_STD = (0.5, 0.5, 0.5)
+
+
+class FeatureInfo(NamedTuple):
+    """One stage of a network: where to find it and what comes out of it.
+
+    ``module`` is the attribute path (usable with ``model.get_submodule``),
+    ``num_chs`` the channels of its output and ``reduction`` how many input
+    pixels one output pixel steps over (the cumulative stride).
+    """
+
+    module: str
+    num_chs: int
+    reduction: int
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Preprocessing facts that belong next to a model (timm's pretrained_cfg)."""
+
+    input_size: tuple[int, int, int] = (3, 224, 224)
+    min_input_size: int = 32
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    interpolation: str = "bilinear"
+    crop_pct: float = 0.875
+
+
+class AuxOutputs(NamedTuple):
+    """What a model with auxiliary classifiers returns in training mode.
+
+    ``logits`` is the main head; ``aux`` holds one tensor per auxiliary head,
+    ordered from the earliest tap to the latest. In eval mode these models
+    return plain logits, as torchvision's do.
+    """
+
+    logits: Tensor
+    aux: tuple[Tensor, ...]
+
+
+class CourseModel(nn.Module):
+    """Base class: the shared head, input checks and introspection."""
+
+    num_classes: int
+    num_features: int
+    feature_info: list[FeatureInfo]
+    preprocess: PreprocessConfig = PreprocessConfig()
+    #: Weight of each auxiliary loss in the paper (GoogLeNet 0.3, Inception v3 0.4).
+    aux_loss_weight: float = 0.0
+    in_chans: int = 3
+
+    # -- input checks -----------------------------------------------------
+    def check_input(self, x: Tensor) -> None:
+        """Raise ValueError, naming this model's requirement, for a bad input."""
+        name = type(self).__name__
+        if not isinstance(x, Tensor):
+            raise ValueError(f"{name} expects a torch.Tensor image batch, got {type(x).__name__}.")
+        if x.dim() != 4:
+            hint = " Add a batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
+            raise ValueError(
+                f"{name} expects a 4-D batch of shape (N, {self.in_chans}, H, W), "
+                f"got shape {tuple(x.shape)}.{hint}"
+            )
+        if x.shape[1] != self.in_chans:
+            raise ValueError(
+                f"{name} expects {self.in_chans} input channels, got {x.shape[1]} "
+                f"(input shape {tuple(x.shape)}). Convert grayscale images with "
+                f"x.expand(-1, 3, -1, -1) or build the model with in_chans={x.shape[1]}."
+            )
+        min_size = self.preprocess.min_input_size
+        if min(x.shape[-2:]) < min_size:
+            raise ValueError(
+                f"{name} needs inputs of at least {min_size}x{min_size} pixels, got "
+                f"{x.shape[-2]}x{x.shape[-1]}; its usual input size is "
+                f"{self.preprocess.input_size[1]}x{self.preprocess.input_size[2]}. "
+                "Resize the image (torchvision.transforms.Resize) or use a mini_* model."
+            )
+
+    # -- the shared surface -------------------------------------------------
+    def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Feature map -> logits: global average pooling, dropout, classifier."""
+        x = self.global_pool(x)  # N x num_features
+        x = self.dropout(x)
+        return x if pre_logits else self.fc(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.check_input(x)
+        return self.forward_head(self.forward_features(x))
+
+    def get_classifier(self) -> nn.Module:
+        return self.fc
+
+    def reset_classifier(self, num_classes: int) -> None:
+        """Replace the classifier (and any auxiliary classifiers) for ``num_classes``."""
+        _check_num_classes(num_classes)
+        self.num_classes = num_classes
+        self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        for aux in self.aux_heads():
+            aux.reset_classifier(num_classes)
+
+    def aux_heads(self) -> list[nn.Module]:
+        """Auxiliary classifier modules (empty for models without them)."""
+        return []
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.module for f in self.feature_info]
+
+
+class GlobalAvgPool(nn.Sequential):
+    """Global average pooling followed by flatten: N x C x H x W -> N x C."""
+
+    def __init__(self) -> None:
+        super().__init__(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
+
+
+def _check_num_classes(num_classes: int) -> None:
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
+        raise ValueError(
+            f"num_classes must be a non-negative integer (0 removes the classifier), got {num_classes!r}."
+        )
