@@ -5,7 +5,7 @@ Importing this package registers every family.
 """
 from .base import AuxOutputs, CourseModel, FeatureInfo, PreprocessConfig
 from .blocks import BasicConv2d, MultiBranch
-from .registry import create_model, list_models, register_model
+from .registry import WeightSource, create_model, list_models, register_model, register_weights
 
 __all__ = [
     "AuxOutputs",
@@ -17,4 +17,6 @@ __all__ = [
     "create_model",
     "list_models",
     "register_model",
+    "register_weights",
+    "WeightSource",
 ]
