@@ -1,0 +1,92 @@
+"""Pure functions behind the course's interactive widgets.
+
+Each widget in ``course_utils.widgets`` is a thin ipywidgets shell around one
+function here, so the arithmetic a learner plays with is tested without a
+browser.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import costs
+
+
+@dataclass(frozen=True)
+class BottleneckComparison:
+    """A k x k conv computed directly vs. after a 1x1 reduction (lesson 01, widget).
+
+    ``direct_*``: ``C_in -> C_out`` with a k x k kernel.
+    ``reduced_*``: ``C_in -> reduction`` (1x1) then ``reduction -> C_out`` (k x k),
+    the bottleneck of GoogLeNet's Figure 2(b).
+    """
+
+    in_channels: int
+    out_channels: int
+    kernel_size: int
+    spatial: int
+    reduction: int
+    direct_params: int
+    direct_macs: int
+    reduced_params: int
+    reduced_macs: int
+
+    @property
+    def mac_saving(self) -> float:
+        """Fraction of the direct MACs saved by the bottleneck (negative = it costs more)."""
+        return 1 - self.reduced_macs / self.direct_macs
+
+    @property
+    def param_saving(self) -> float:
+        return 1 - self.reduced_params / self.direct_params
+
+    @property
+    def speedup(self) -> float:
+        """How many times fewer MACs the bottleneck needs."""
+        return self.direct_macs / self.reduced_macs
+
+    def summary(self) -> str:
+        k = self.kernel_size
+        return (
+            f"{k}x{k} conv {self.in_channels}->{self.out_channels} on {self.spatial}x{self.spatial}: "
+            f"{costs.format_count(self.direct_macs)} MACs, {self.direct_params:,} params\n"
+            f"1x1 {self.in_channels}->{self.reduction} then {k}x{k} {self.reduction}->{self.out_channels}: "
+            f"{costs.format_count(self.reduced_macs)} MACs, {self.reduced_params:,} params\n"
+            f"saving: {100 * self.mac_saving:.1f}% of MACs ({self.speedup:.2f}x fewer), "
+            f"{100 * self.param_saving:.1f}% of parameters"
+        )
+
+
+def bottleneck_comparison(
+    in_channels: int = 192,
+    out_channels: int = 32,
+    kernel_size: int = 5,
+    spatial: int = 28,
+    reduction: int = 16,
+    bias: bool = False,
+) -> BottleneckComparison:
+    """Costs of a ``kernel_size`` conv with and without a 1x1 reduction to ``reduction`` channels.
+
+    The defaults are GoogLeNet inception(3a)'s 5x5 branch (Table 1: 192 input
+    channels at 28x28, "#5x5 reduce" 16, "#5x5" 32). Padding keeps the spatial
+    size ("same" convolution), as in every Inception branch.
+    """
+    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(
+            f"kernel_size must be a positive odd integer (1, 3, 5, 7, ...) so that 'same' padding exists, "
+            f"got {kernel_size!r}."
+        )
+    pad = kernel_size // 2
+    direct = costs.conv_cost(in_channels, out_channels, kernel_size, spatial, padding=pad, bias=bias)
+    reduce = costs.conv_cost(in_channels, reduction, 1, spatial, bias=bias)
+    after = costs.conv_cost(reduction, out_channels, kernel_size, spatial, padding=pad, bias=bias)
+    return BottleneckComparison(
+        in_channels=in_channels,
+        out_channels=out_channels,
+        kernel_size=kernel_size,
+        spatial=spatial,
+        reduction=reduction,
+        direct_params=direct.params,
+        direct_macs=direct.macs,
+        reduced_params=reduce.params + after.params,
+        reduced_macs=reduce.macs + after.macs,
+    )

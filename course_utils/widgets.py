@@ -1,0 +1,70 @@
+"""ipywidgets front ends for the pure functions in ``course_utils.explorers``.
+
+Each ``*_widget()`` returns a widget; display it by leaving it as the last
+expression of a cell. The logic lives in explorers (tested without a browser);
+here are only sliders, a text readout and a plot.
+"""
+from __future__ import annotations
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+
+from . import costs
+from .explorers import BottleneckComparison, bottleneck_comparison
+
+
+def plot_bottleneck(result: BottleneckComparison, axes=None):
+    """Bar charts of MACs and parameters, direct vs. with the 1x1 reduction (lesson 01)."""
+    if axes is None:
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    else:
+        fig = axes[0].figure
+    k = result.kernel_size
+    labels = [f"{k}x{k} direct", f"1x1 ({result.reduction}) + {k}x{k}"]
+    colors = ["#c0504d", "#4f81bd"]
+    for ax, values, title in (
+        (axes[0], [result.direct_macs, result.reduced_macs], "multiply-accumulates"),
+        (axes[1], [result.direct_params, result.reduced_params], "parameters"),
+    ):
+        bars = ax.bar(labels, values, color=colors)
+        ax.set_title(title)
+        ax.set_ylabel("count")
+        for bar, value in zip(bars, values):
+            ax.annotate(costs.format_count(value), (bar.get_x() + bar.get_width() / 2, value),
+                        ha="center", va="bottom", fontsize=9)
+        ax.set_ylim(0, max(values) * 1.18)
+    fig.suptitle(
+        f"{result.in_channels}->{result.out_channels} channels at {result.spatial}x{result.spatial}: "
+        f"the bottleneck saves {100 * result.mac_saving:.0f}% of the MACs"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def cost_explorer_widget(**defaults) -> widgets.Widget:
+    """Sliders for channels, kernel, spatial size and reduction width -> costs and savings (lesson 01)."""
+    start = {"in_channels": 192, "out_channels": 32, "kernel_size": 5, "spatial": 28, "reduction": 16, **defaults}
+    style = {"description_width": "150px"}
+    layout = widgets.Layout(width="460px")
+    controls = {
+        "in_channels": widgets.IntSlider(start["in_channels"], 8, 1024, 8, description="input channels", style=style, layout=layout),
+        "out_channels": widgets.IntSlider(start["out_channels"], 8, 512, 8, description="output channels", style=style, layout=layout),
+        "kernel_size": widgets.Dropdown(options=[1, 3, 5, 7], value=start["kernel_size"], description="kernel size", style=style),
+        "spatial": widgets.IntSlider(start["spatial"], 7, 112, 1, description="spatial size (HxW)", style=style, layout=layout),
+        "reduction": widgets.IntSlider(start["reduction"], 4, 256, 4, description="1x1 reduction width", style=style, layout=layout),
+    }
+    readout = widgets.HTML()
+    plot = widgets.Output()
+
+    def update(_change=None):
+        result = bottleneck_comparison(**{name: w.value for name, w in controls.items()})
+        readout.value = "<pre>" + result.summary() + "</pre>"
+        plot.clear_output(wait=True)
+        with plot:
+            plot_bottleneck(result)
+            plt.show()
+
+    for w in controls.values():
+        w.observe(update, names="value")
+    update()
+    return widgets.VBox([*controls.values(), readout, plot])
