@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
 from . import costs
 from .explorers import BottleneckComparison, bottleneck_comparison
@@ -29,6 +30,7 @@ def plot_bottleneck(result: BottleneckComparison, axes=None):
         bars = ax.bar(labels, values, color=colors)
         ax.set_title(title)
         ax.set_ylabel("count")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: costs.format_count(v)))
         for bar, value in zip(bars, values):
             ax.annotate(costs.format_count(value), (bar.get_x() + bar.get_width() / 2, value),
                         ha="center", va="bottom", fontsize=9)
