@@ -20,3 +20,7 @@ __all__ = [
     "register_weights",
     "WeightSource",
 ]
+
+# Importing a family registers its builders with create_model (one line per family).
+from . import googlenet  # noqa: E402,F401
+from . import bn_inception  # noqa: E402,F401
