@@ -178,9 +178,14 @@ def _agrees(ours: float, printed: float) -> bool:
     return abs(ours - printed) <= unit
 
 
-def test_paper_layout_reproduces_table1():
+@pytest.fixture(scope="module")
+def paper_model_rows():
     model = create_model("googlenet_paper", aux_logits=False).eval()
-    ours = _table1_rows(model)
+    return model, _table1_rows(model)
+
+
+def test_paper_layout_reproduces_table1(paper_model_rows):
+    model, ours = paper_model_rows
     print(f"\n{'row':16s} {'output':>14s} | {'params ours':>11s} {'paper':>6s} | {'ops ours':>8s} {'paper':>5s}")
     checked = 0
     for row, (k_ours, m_ours, shape) in zip(TABLE1, ours):
@@ -215,10 +220,9 @@ def test_paper_layout_reproduces_table1():
     assert checked == 15  # every printed figure is either reproduced or explained
 
 
-def test_paper_layout_total_macs_is_table1_total_with_the_misprints_corrected():
-    model = create_model("googlenet_paper", aux_logits=False).eval()
+def test_paper_layout_total_macs_is_table1_total_with_the_misprints_corrected(paper_model_rows):
+    model, ours = paper_model_rows
     macs = count_macs(model, (1, 3, 224, 224))
-    ours = _table1_rows(model)
     corrected = sum(
         m_ours if (row[1][0], "ops") in PAPER_MISPRINTS else row[-1]
         for row, (_, m_ours, _) in zip(TABLE1, ours)

@@ -24,3 +24,4 @@ __all__ = [
 # Importing a family registers its builders with create_model (one line per family).
 from . import googlenet  # noqa: E402,F401
 from . import bn_inception  # noqa: E402,F401
+from . import inception_v3  # noqa: E402,F401

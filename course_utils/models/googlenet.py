@@ -279,7 +279,8 @@ class GoogLeNet(CourseModel):
     Use the builders :func:`googlenet`, :func:`googlenet_paper` and
     :func:`mini_googlenet` (or ``create_model``): they validate arguments and
     pick the layout's defaults. Shape comments below are for a 224 x 224 input
-    (the mini layout keeps 4x more resolution: 48 x 48 reaches inception3a at 12 x 12).
+    (the mini layout's stride-1 conv1 halves every reduction: 48 x 48 reaches
+    inception3a at 12 x 12).
 
     Args:
         layout: ``"torchvision"``, ``"paper"`` or ``"mini"`` (see the module docstring).
