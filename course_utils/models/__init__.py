@@ -19,9 +19,14 @@ __all__ = [
     "register_model",
     "register_weights",
     "WeightSource",
+    "fuse_for_inference",
 ]
 
 # Importing a family registers its builders with create_model (one line per family).
 from . import googlenet  # noqa: E402,F401
 from . import bn_inception  # noqa: E402,F401
 from . import inception_v3  # noqa: E402,F401
+from . import inception_v4  # noqa: E402,F401
+from . import inception_resnet  # noqa: E402,F401
+from . import xception  # noqa: E402,F401
+from .fuse import fuse_for_inference  # noqa: E402

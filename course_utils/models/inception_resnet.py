@@ -1,0 +1,731 @@
+"""Inception-ResNet-v1 and -v2 (lesson 05): Inception blocks with residual connections.
+
+Szegedy, Ioffe, Vanhoucke & Alemi (2016), "Inception-v4, Inception-ResNet and the
+Impact of Residual Connections on Learning", https://arxiv.org/abs/1602.07261.
+
+Both networks follow the schema of the paper's Figure 15:
+
+==========================  ======================  ======================  =============
+stage                       Inception-ResNet-v1     Inception-ResNet-v2     attribute
+==========================  ======================  ======================  =============
+stem                        Figure 14               Figure 3 (see below)    ``stem``
+Inception-ResNet-A (35x35)  5 x Figure 10           5 x Figure 16           ``block35``
+Reduction-A                 Figure 7, Table 1       Figure 7, Table 1       ``mixed_6a``
+Inception-ResNet-B (17x17)  10 x Figure 11          10 x Figure 17          ``block17``
+Reduction-B                 Figure 12               Figure 18               ``mixed_7a``
+Inception-ResNet-C (8x8)    5 x Figure 13           5 x Figure 19           ``block8``
+==========================  ======================  ======================  =============
+
+followed by average pooling, dropout (keep 0.8) and the classifier. The residual blocks'
+names (``block35``, ``block17``, ``block8``: the grid size they work on) and the reduction
+blocks' (``mixed_6a``, ``mixed_7a``) are TF-slim's and timm's.
+
+Each residual block runs its Inception branches, concatenates them, projects the result
+back to the input width with a *linear* 1x1 convolution ("1x1 Conv (... Linear)" in the
+figures: no batch norm, no ReLU), scales it, adds it to the input and applies ReLU.
+
+**Why the residual is scaled (Section 3.3).** With more than about 1000 filters the
+residual networks became unstable: early in training the last layers started producing
+only zeros ("died"), and neither a lower learning rate nor extra batch norm fixed it.
+Multiplying the residual by a factor between 0.1 and 0.3 before the addition did. The
+paper does not list the factors per block; Google's released code uses 0.17 for
+Inception-ResNet-A, 0.10 for -B and 0.20 for -C, the defaults here (``scales``).
+
+**What the shipped Inception-ResNet-v2 changes** (timm ``inception_resnet_v2`` = Google's
+TF-slim checkpoint, which our ``inception_resnet_v2`` loads), each marked where it happens:
+
+* the stem is not Figure 3's: it is Figure 14's first six layers with 192 channels at the
+  end, a max pool, and an Inception-A-like block ``mixed_5b`` (as Inception-v3's Mixed_5b)
+  giving 320 channels at 35 x 35 (Figure 3: 384);
+* so the widths differ: 320 / 1088 / 2080 channels on the three grids (paper's figures:
+  384 / 1154 / 2048; 1154 is not even what Reduction-A's output, 1152, would give);
+* blocks repeat 10 / 20 / 10 times, not the paper's 5 / 10 / 5;
+* the last Inception-ResNet-C block has no residual scaling (1.0) and no ReLU, and a
+  1x1 convolution to 1536 channels (``conv2d_7b``) comes before the pooling.
+
+Inception-ResNet-v1 has no published checkpoint in torchvision or timm: it is built
+from the paper's figures exactly (5 / 10 / 5 blocks, every block ending in ReLU), and a
+test compares every block's channel table with the figures.
+
+In the paper, batch normalization is used "on top of the traditional layers, but not on
+top of the summations" (Section 3.2): the block outputs are not normalized, to save GPU
+memory, which let the authors stack more blocks.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .blocks import BasicConv2d, MultiBranch
+from .inception_v4 import (
+    ReductionA,
+    _avg_pool,
+    _mini_preprocess,
+    check_common_args,
+    check_repeats,
+    check_width_mult,
+    scale_table,
+)
+from .registry import WeightSource, register_model, register_weights
+
+__all__ = [
+    "InceptionResNet",
+    "InceptionResNetV1Stem",
+    "InceptionResNetV2Stem",
+    "Mixed5b",
+    "Block35",
+    "Block17",
+    "Block8",
+    "InceptionResNetReductionB",
+    "inception_resnet_v1",
+    "inception_resnet_v2",
+    "mini_inception_resnet_v1",
+    "mini_inception_resnet_v2",
+]
+
+# --- the paper's tables ---------------------------------------------------------------
+# Figure 14: the Inception-ResNet-v1 stem, one entry per layer: (name, out channels, kernel, stride, padding)
+V1_STEM = (
+    ("conv2d_1a", 32, 3, 2, 0),  # 3x3 Conv (32 stride 2 V)   -> 149 x 149
+    ("conv2d_2a", 32, 3, 1, 0),  # 3x3 Conv (32 V)            -> 147 x 147
+    ("conv2d_2b", 64, 3, 1, 1),  # 3x3 Conv (64)              -> 147 x 147
+    ("maxpool_3a", None, 3, 2, 0),  # 3x3 MaxPool (stride 2 V) -> 73 x 73
+    ("conv2d_3b", 80, 1, 1, 0),  # 1x1 Conv (80)              -> 73 x 73
+    ("conv2d_4a", 192, 3, 1, 0),  # 3x3 Conv (192 V)          -> 71 x 71
+    ("conv2d_4b", 256, 3, 2, 0),  # 3x3 Conv (256 stride 2 V) -> 35 x 35
+)
+# The shipped v2 stem (TF-slim): the same layers up to conv2d_4a, then a max pool and mixed_5b.
+V2_STEM = V1_STEM[:6] + (("maxpool_5a", None, 3, 2, 0),)
+# mixed_5b (TF-slim's, not in the paper): 1x1 | 1x1 -> 5x5 | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1.
+V2_MIXED_5B = dict(ch1x1=96, ch5x5red=48, ch5x5=64, ch3x3dbl_red=64, ch3x3dbl=96, pool_proj=64)
+
+# Inception-ResNet-A (35 x 35): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 -> 3x3, then the linear 1x1 up.
+V1_BLOCK35 = dict(ch1x1=32, ch3x3red=32, ch3x3=32, ch3x3dbl_red=32, ch3x3dbl=(32, 32))  # Figure 10
+V2_BLOCK35 = dict(ch1x1=32, ch3x3red=32, ch3x3=32, ch3x3dbl_red=32, ch3x3dbl=(48, 64))  # Figure 16
+# Reduction-A: Table 1's k, l, m, n.
+V1_REDUCTION_A = dict(k=192, l=192, m=256, n=384)
+V2_REDUCTION_A = dict(k=256, l=256, m=384, n=384)
+# Inception-ResNet-B (17 x 17): 1x1 | 1x1 -> 1x7 -> 7x1, then the linear 1x1 up.
+V1_BLOCK17 = dict(ch1x1=128, ch7x7red=128, ch7x7=(128, 128))  # Figure 11
+V2_BLOCK17 = dict(ch1x1=192, ch7x7red=128, ch7x7=(160, 192))  # Figure 17
+# Reduction-B (17 x 17 -> 8 x 8): three 1x1 -> .. -> 3x3/2 branches beside a 3x3/2 max pool.
+V1_REDUCTION_B = dict(ch_red=256, ch3x3a=384, ch3x3b=256, ch3x3dbl=(256, 256))  # Figure 12
+V2_REDUCTION_B = dict(ch_red=256, ch3x3a=384, ch3x3b=288, ch3x3dbl=(288, 320))  # Figure 18
+# Inception-ResNet-C (8 x 8): 1x1 | 1x1 -> 1x3 -> 3x1, then the linear 1x1 up.
+V1_BLOCK8 = dict(ch1x1=192, ch3x3red=192, ch3x3=(192, 192))  # Figure 13
+V2_BLOCK8 = dict(ch1x1=192, ch3x3red=192, ch3x3=(224, 256))  # Figure 19
+
+PAPER_REPEATS = (5, 10, 5)  # Figure 15
+SHIPPED_V2_REPEATS = (10, 20, 10)  # TF-slim / timm inception_resnet_v2 (deviation from Figure 15)
+RESIDUAL_SCALES = (0.17, 0.10, 0.20)  # A, B, C: Google's code; the paper says "between 0.1 and 0.3"
+
+
+# --- stems ------------------------------------------------------------------------------
+def _stem_layers(table, in_chans: int) -> tuple[OrderedDict, int]:
+    """Build the conv/max-pool layers of a stem table; returns them and the output channels."""
+    layers = OrderedDict()
+    channels = in_chans
+    for name, out, kernel, stride, padding in table:
+        if out is None:
+            layers[name] = nn.MaxPool2d(kernel, stride=stride, padding=padding)
+        else:
+            layers[name] = BasicConv2d(channels, out, kernel, stride=stride, padding=padding)
+            channels = out
+    return layers, channels
+
+
+class InceptionResNetV1Stem(nn.Sequential):
+    """The stem of Inception-ResNet-v1, Figure 14: 299 x 299 x 3 -> 35 x 35 x 256.
+
+    A plain chain (no splits, unlike Figure 3): its layers are the rows of ``table``
+    (default :data:`V1_STEM`), so a mini stem is the same class with another table.
+    The forward pass is nn.Sequential's; at 299 px the grid goes
+    149 -> 147 -> 147 -> 73 -> 73 -> 71 -> 35 (see the table's comments).
+    """
+
+    def __init__(self, in_chans: int = 3, table=V1_STEM) -> None:
+        layers, out_channels = _stem_layers(table, in_chans)
+        super().__init__(layers)
+        self.out_channels = out_channels
+
+
+class Mixed5b(MultiBranch):
+    """TF-slim's last stem block of Inception-ResNet-v2 (not in the paper): 192 -> 320 channels.
+
+    The Inception-A block of Inception-v3 (Mixed_5b there), 5x5 branch included.
+    """
+
+    def __init__(
+        self, in_channels: int, ch1x1: int, ch5x5red: int, ch5x5: int, ch3x3dbl_red: int, ch3x3dbl: int, pool_proj: int
+    ) -> None:
+        super().__init__()
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch5x5red, 1),
+            BasicConv2d(ch5x5red, ch5x5, 5, padding=2),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3dbl_red, 1),
+            BasicConv2d(ch3x3dbl_red, ch3x3dbl, 3, padding=1),
+            BasicConv2d(ch3x3dbl, ch3x3dbl, 3, padding=1),
+        )
+        self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        self.out_channels = ch1x1 + ch5x5 + ch3x3dbl + pool_proj
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 192 x 35 x 35 in
+        return {
+            "branch0": self.branch0(x),  # N x 96 x 35 x 35
+            "branch1": self.branch1(x),  # N x 64 x 35 x 35
+            "branch2": self.branch2(x),  # N x 96 x 35 x 35
+            "branch3": self.branch3(x),  # N x 64 x 35 x 35
+        }
+
+
+class InceptionResNetV2Stem(nn.Module):
+    """The stem of the *shipped* Inception-ResNet-v2: 299 x 299 x 3 -> 35 x 35 x 320.
+
+    Deviation: the paper says Inception-ResNet-v2 uses the Inception-v4 stem (Figure 3,
+    384 channels out). Google's released code and checkpoint use Figure 14's layers up to
+    ``conv2d_4a`` (192 channels), a 3x3/2 max pool and the Inception block ``mixed_5b``.
+    """
+
+    def __init__(self, in_chans: int = 3, table=V2_STEM, mixed_5b: dict = V2_MIXED_5B) -> None:
+        super().__init__()
+        layers, channels = _stem_layers(table, in_chans)
+        for name, layer in layers.items():
+            self.add_module(name, layer)
+        self.mixed_5b = Mixed5b(channels, **mixed_5b)
+        self.out_channels = self.mixed_5b.out_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        # N x 3 x 299 x 299; the table's layers in order (registered first), then mixed_5b:
+        # 149, 147, 147, 73, 73, 71, 35 pixels wide; N x 192 x 35 x 35 before mixed_5b
+        for layer in self.children():
+            x = layer(x)
+        return x  # N x 320 x 35 x 35
+
+
+# --- residual blocks --------------------------------------------------------------------
+class _ResidualInception(MultiBranch):
+    """x -> ReLU(x + scale * up(concat(branches(x)))): the shared shape of Figures 10-13, 16-19.
+
+    ``up`` is the figures' "1x1 Conv (... Linear)": it restores the input width so the
+    sum is possible, with a bias and without batch norm or ReLU (the paper normalizes only
+    the "traditional layers", not the sums). ``scale`` is the residual scaling of
+    Section 3.3 (see the module docstring); ``activate=False`` drops the final ReLU (only
+    the very last block of the shipped Inception-ResNet-v2 does that).
+    """
+
+    def _finish(self, in_channels: int, branch_channels: int, scale: float, activate: bool) -> None:
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0:
+            raise ValueError(
+                f"the residual scale must be a positive number (the paper uses 0.1-0.3; 1.0 means no "
+                f"scaling), got {scale!r}."
+            )
+        self.scale = float(scale)
+        self.up = nn.Conv2d(branch_channels, in_channels, 1)
+        self.relu = nn.ReLU(inplace=True) if activate else nn.Identity()
+        self.out_channels = in_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        mixed = torch.cat(list(self.forward_branches(x).values()), 1)  # N x 128 x 35 x 35 (v2 Block35)
+        residual = self.up(mixed)  # N x 320 x 35 x 35: back to the input width, linear
+        return self.relu(x + self.scale * residual)  # N x 320 x 35 x 35
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
+class Block35(_ResidualInception):
+    """Inception-ResNet-A (35 x 35 grid): Figure 10 (v1) and Figure 16 (v2).
+
+    Branches: 1x1 (``ch1x1``) | 1x1 (``ch3x3red``) -> 3x3 (``ch3x3``) |
+    1x1 (``ch3x3dbl_red``) -> 3x3 -> 3x3 (``ch3x3dbl``: the two outputs).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch3x3dbl_red: int,
+        ch3x3dbl: Sequence[int],
+        scale: float = RESIDUAL_SCALES[0],
+        activate: bool = True,
+    ) -> None:
+        super().__init__()
+        d1, d2 = ch3x3dbl
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3red, 1),
+            BasicConv2d(ch3x3red, ch3x3, 3, padding=1),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3dbl_red, 1),
+            BasicConv2d(ch3x3dbl_red, d1, 3, padding=1),
+            BasicConv2d(d1, d2, 3, padding=1),
+        )
+        self._finish(in_channels, ch1x1 + ch3x3 + d2, scale, activate)
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 320 x 35 x 35 in (shipped v2; v1: 256)
+        return {
+            "branch0": self.branch0(x),  # N x 32 x 35 x 35
+            "branch1": self.branch1(x),  # N x 32 x 35 x 35
+            "branch2": self.branch2(x),  # N x 64 x 35 x 35 (v1: 32)
+        }
+
+
+class Block17(_ResidualInception):
+    """Inception-ResNet-B (17 x 17 grid): Figure 11 (v1) and Figure 17 (v2).
+
+    Branches: 1x1 (``ch1x1``) | 1x1 (``ch7x7red``) -> 1x7 -> 7x1 (``ch7x7``: the two outputs).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch7x7red: int,
+        ch7x7: Sequence[int],
+        scale: float = RESIDUAL_SCALES[1],
+        activate: bool = True,
+    ) -> None:
+        super().__init__()
+        c1, c2 = ch7x7
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch7x7red, 1),
+            BasicConv2d(ch7x7red, c1, (1, 7), padding=(0, 3)),
+            BasicConv2d(c1, c2, (7, 1), padding=(3, 0)),
+        )
+        self._finish(in_channels, ch1x1 + c2, scale, activate)
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 1088 x 17 x 17 in (shipped v2; v1: 896)
+        return {
+            "branch0": self.branch0(x),  # N x 192 x 17 x 17 (v1: 128)
+            "branch1": self.branch1(x),  # N x 192 x 17 x 17 (v1: 128)
+        }
+
+
+class Block8(_ResidualInception):
+    """Inception-ResNet-C (8 x 8 grid): Figure 13 (v1) and Figure 19 (v2).
+
+    Branches: 1x1 (``ch1x1``) | 1x1 (``ch3x3red``) -> 1x3 -> 3x1 (``ch3x3``: the two outputs).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: Sequence[int],
+        scale: float = RESIDUAL_SCALES[2],
+        activate: bool = True,
+    ) -> None:
+        super().__init__()
+        c1, c2 = ch3x3
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3red, 1),
+            BasicConv2d(ch3x3red, c1, (1, 3), padding=(0, 1)),
+            BasicConv2d(c1, c2, (3, 1), padding=(1, 0)),
+        )
+        self._finish(in_channels, ch1x1 + c2, scale, activate)
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 2080 x 8 x 8 in (shipped v2; v1: 1792)
+        return {
+            "branch0": self.branch0(x),  # N x 192 x 8 x 8
+            "branch1": self.branch1(x),  # N x 256 x 8 x 8 (v1: 192)
+        }
+
+
+class InceptionResNetReductionB(MultiBranch):
+    """Reduction-B of Inception-ResNet (17 x 17 -> 8 x 8): Figure 12 (v1) and Figure 18 (v2).
+
+    Three branches start with a 1x1 (``ch_red``): -> 3x3/2 (``ch3x3a``), -> 3x3/2
+    (``ch3x3b``), -> 3x3 -> 3x3/2 (``ch3x3dbl``); the fourth is a 3x3/2 max pool.
+    """
+
+    def __init__(self, in_channels: int, ch_red: int, ch3x3a: int, ch3x3b: int, ch3x3dbl: Sequence[int]) -> None:
+        super().__init__()
+        d1, d2 = ch3x3dbl
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_channels, ch_red, 1),
+            BasicConv2d(ch_red, ch3x3a, 3, stride=2),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch_red, 1),
+            BasicConv2d(ch_red, ch3x3b, 3, stride=2),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch_red, 1),
+            BasicConv2d(ch_red, d1, 3, padding=1),
+            BasicConv2d(d1, d2, 3, stride=2),
+        )
+        self.branch3 = nn.MaxPool2d(3, stride=2)
+        self.out_channels = ch3x3a + ch3x3b + d2 + in_channels
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 1088 x 17 x 17 in (shipped v2; v1: 896)
+        return {
+            "branch0": self.branch0(x),  # N x 384 x 8 x 8
+            "branch1": self.branch1(x),  # N x 288 x 8 x 8 (v1: 256)
+            "branch2": self.branch2(x),  # N x 320 x 8 x 8 (v1: 256)
+            "branch3": self.branch3(x),  # N x 1088 x 8 x 8 (v1: 896)
+        }
+
+
+# --- the network ----------------------------------------------------------------------
+class InceptionResNet(CourseModel):
+    """Inception-ResNet (Figure 15): stem, Inception-ResNet-A/B/C stages, reductions, head.
+
+    Build it with :func:`inception_resnet_v1`, :func:`inception_resnet_v2` or their mini
+    variants; this constructor takes the stem and the block tables so all come from one class.
+
+    Args:
+        repeats: number of (A, B, C) blocks.
+        scales: residual scaling of the (A, B, C) blocks (Section 3.3).
+        last_block_linear: the last C block without scaling and ReLU (shipped v2 only).
+        final_conv: channels of a 1x1 conv before pooling (shipped v2: 1536), or None.
+    """
+
+    def __init__(
+        self,
+        stem: nn.Module,
+        stem_features: Sequence[FeatureInfo],
+        stem_reduction: int,
+        tables: dict[str, dict],
+        repeats: Sequence[int],
+        scales: Sequence[float],
+        last_block_linear: bool,
+        final_conv: int | None,
+        num_classes: int,
+        drop_rate: float,
+        preprocess: PreprocessConfig,
+        in_chans: int = 3,
+    ) -> None:
+        super().__init__()
+        self.in_chans = in_chans
+        self.preprocess = preprocess
+        n_a, n_b, n_c = repeats
+        scale_a, scale_b, scale_c = scales
+        self.stem = stem
+        channels = stem.out_channels
+        # Residual blocks keep their input width, so a stage is n copies of one block.
+        self.block35 = nn.Sequential(*[Block35(channels, **tables["block35"], scale=scale_a) for _ in range(n_a)])
+        block35_channels = channels
+        self.mixed_6a = ReductionA(channels, **tables["reduction_a"])
+        channels = self.mixed_6a.out_channels
+        self.block17 = nn.Sequential(*[Block17(channels, **tables["block17"], scale=scale_b) for _ in range(n_b)])
+        block17_channels = channels
+        self.mixed_7a = InceptionResNetReductionB(channels, **tables["reduction_b"])
+        channels = self.mixed_7a.out_channels
+        block8 = [Block8(channels, **tables["block8"], scale=scale_c) for _ in range(n_c)]
+        if last_block_linear:
+            # Shipped v2 only: the last block neither scales its residual nor applies ReLU,
+            # because conv2d_7b (conv + BN + ReLU) follows it.
+            block8[-1] = Block8(channels, **tables["block8"], scale=1.0, activate=False)
+        self.block8 = nn.Sequential(*block8)
+        last_stage = "block8"
+        if final_conv is not None:
+            # Shipped v2 only (not in the paper): 1x1 conv to 1536 channels before pooling.
+            self.conv2d_7b = BasicConv2d(channels, final_conv, 1)
+            channels = final_conv
+            last_stage = "conv2d_7b"
+        else:
+            self.conv2d_7b = None
+
+        self.num_features = channels
+        self.num_classes = num_classes
+        self.global_pool = GlobalAvgPool()
+        self.dropout = nn.Dropout(drop_rate)
+        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+        self.feature_info = [
+            *stem_features,
+            FeatureInfo("block35", block35_channels, stem_reduction),
+            FeatureInfo("block17", block17_channels, 2 * stem_reduction),
+            FeatureInfo(last_stage, channels, 4 * stem_reduction),
+        ]
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        # shipped v2 at 299 (v1 in brackets)
+        # N x 3 x 299 x 299
+        x = self.stem(x)  # N x 320 x 35 x 35 [256]
+        x = self.block35(x)  # N x 320 x 35 x 35 [256]
+        x = self.mixed_6a(x)  # N x 1088 x 17 x 17 [896]
+        x = self.block17(x)  # N x 1088 x 17 x 17 [896]
+        x = self.mixed_7a(x)  # N x 2080 x 8 x 8 [1792]
+        x = self.block8(x)  # N x 2080 x 8 x 8 [1792]
+        if self.conv2d_7b is not None:
+            x = self.conv2d_7b(x)  # N x 1536 x 8 x 8
+        return x
+
+
+# --- builders -------------------------------------------------------------------------
+def _check_scales(scales) -> tuple[float, ...]:
+    try:
+        values = tuple(scales)
+    except TypeError:
+        values = ()
+    if len(values) != 3 or any(not isinstance(s, (int, float)) or isinstance(s, bool) or s <= 0 for s in values):
+        raise ValueError(
+            "scales must be 3 positive numbers, the residual scaling of the Inception-ResNet-A, -B and -C "
+            f"blocks (the paper uses 0.1-0.3; 1.0 means no scaling), got {scales!r}."
+        )
+    return tuple(float(s) for s in values)
+
+
+def _preprocess(in_chans: int, crop_pct: float) -> PreprocessConfig:
+    return PreprocessConfig(
+        input_size=(in_chans, 299, 299),
+        min_input_size=75,
+        mean=INCEPTION_MEAN,
+        std=INCEPTION_STD,
+        interpolation="bicubic",
+        crop_pct=crop_pct,
+    )
+
+
+def _v1_tables(width_mult: float = 1.0) -> dict[str, dict]:
+    paper = dict(
+        block35=V1_BLOCK35,
+        reduction_a=V1_REDUCTION_A,
+        block17=V1_BLOCK17,
+        reduction_b=V1_REDUCTION_B,
+        block8=V1_BLOCK8,
+    )
+    return {name: scale_table(table, width_mult) for name, table in paper.items()}
+
+
+def _v2_tables(width_mult: float = 1.0) -> dict[str, dict]:
+    paper = dict(
+        block35=V2_BLOCK35,
+        reduction_a=V2_REDUCTION_A,
+        block17=V2_BLOCK17,
+        reduction_b=V2_REDUCTION_B,
+        block8=V2_BLOCK8,
+    )
+    return {name: scale_table(table, width_mult) for name, table in paper.items()}
+
+
+def _scaled_stem_table(table, width_mult: float):
+    return tuple(
+        (name, None if out is None else max(1, int(out * width_mult + 0.5)), k, s, p) for name, out, k, s, p in table
+    )
+
+
+@register_model
+def inception_resnet_v1(
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+    scales: Sequence[float] = RESIDUAL_SCALES,
+) -> InceptionResNet:
+    """Inception-ResNet-v1 from the paper's figures (14, 10, 7, 11, 12, 13; schema Figure 15).
+
+    5 / 10 / 5 residual blocks, 256 / 896 / 1792 channels on the 35 / 17 / 8 grids,
+    299 x 299 inputs (at least 75 x 75). No published ImageNet checkpoint exists for it
+    in torchvision or timm; it "roughly matches Inception-v3 in cost" (Section 3.1).
+
+    Args:
+        num_classes: classifier outputs (0 removes the classifier).
+        in_chans: input channels.
+        drop_rate: dropout before the classifier (paper: keep 0.8, so 0.2).
+        scales: residual scaling of the A, B and C blocks (Section 3.3).
+    """
+    check_common_args(num_classes, in_chans, drop_rate)
+    scales = _check_scales(scales)
+    return InceptionResNet(
+        InceptionResNetV1Stem(in_chans),
+        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.conv2d_4a", 192, 4)],
+        stem_reduction=8,  # conv2d_1a, maxpool_3a and conv2d_4b each halve the grid
+        tables=_v1_tables(),
+        repeats=PAPER_REPEATS,
+        scales=scales,
+        last_block_linear=False,
+        final_conv=None,
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=_preprocess(in_chans, crop_pct=0.875),
+        in_chans=in_chans,
+    )
+
+
+@register_model
+def inception_resnet_v2(
+    num_classes: int = 1000,
+    in_chans: int = 3,
+    drop_rate: float = 0.2,
+    scales: Sequence[float] = RESIDUAL_SCALES,
+) -> InceptionResNet:
+    """Inception-ResNet-v2 as shipped by Google (TF-slim) and timm: 55.8 M parameters, 13.2 GMACs.
+
+    Deviations from the paper (module docstring): TF-slim stem with ``mixed_5b``, blocks
+    repeated 10 / 20 / 10 (paper: 5 / 10 / 5), widths 320 / 1088 / 2080, a linear last
+    block and ``conv2d_7b``. 299 x 299 inputs (at least 75 x 75).
+    ``create_model("inception_resnet_v2", pretrained=True)`` loads timm's
+    ``inception_resnet_v2.tf_in1k``.
+
+    Args:
+        num_classes: classifier outputs (0 removes the classifier).
+        in_chans: input channels.
+        drop_rate: dropout before the classifier (paper: keep 0.8, so 0.2).
+        scales: residual scaling of the A, B and C blocks (Section 3.3; shipped 0.17, 0.10, 0.20).
+    """
+    check_common_args(num_classes, in_chans, drop_rate)
+    scales = _check_scales(scales)
+    return InceptionResNet(
+        InceptionResNetV2Stem(in_chans),
+        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.conv2d_4a", 192, 4)],
+        stem_reduction=8,  # conv2d_1a, maxpool_3a and maxpool_5a each halve the grid
+        tables=_v2_tables(),
+        repeats=SHIPPED_V2_REPEATS,
+        scales=scales,
+        last_block_linear=True,
+        final_conv=1536,
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=_preprocess(in_chans, crop_pct=0.8975),
+        in_chans=in_chans,
+    )
+
+
+# Mini stems (32-64 px): one stride-2 conv, one same-padded conv, then the family's own
+# last stride-2 step, 48 x 48 -> 11 x 11 (the full stems shrink 299 -> 35).
+MINI_V1_STEM = (
+    ("conv2d_1a", 32, 3, 2, 1),  # -> 24 x 24
+    ("conv2d_2b", 64, 3, 1, 1),  # -> 24 x 24
+    ("conv2d_4b", 256, 3, 2, 0),  # -> 11 x 11 (Figure 14's last layer)
+)
+MINI_V2_STEM = (
+    ("conv2d_1a", 32, 3, 2, 1),  # -> 24 x 24
+    ("conv2d_2b", 64, 3, 1, 1),  # -> 24 x 24
+    ("maxpool_5a", None, 3, 2, 0),  # -> 11 x 11, then mixed_5b
+)
+
+
+def _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales):
+    check_common_args(num_classes, in_chans, drop_rate)
+    check_width_mult(width_mult)
+    repeats = check_repeats(repeats, 3, "Inception-ResNet-A, -B and -C blocks")
+    return repeats, _check_scales(scales)
+
+
+@register_model
+def mini_inception_resnet_v1(
+    num_classes: int = 10,
+    in_chans: int = 3,
+    width_mult: float = 0.25,
+    repeats: Sequence[int] = (1, 2, 1),
+    drop_rate: float = 0.0,
+    scales: Sequence[float] = RESIDUAL_SCALES,
+) -> InceptionResNet:
+    """A small Inception-ResNet-v1 for 32-64 px images (default 48 x 48), from the same blocks.
+
+    Differences from :func:`inception_resnet_v1`: a 3-layer stem (48 px -> 11 x 11), every
+    channel count times ``width_mult`` and ``repeats`` (A, B, C) blocks instead of (5, 10, 5).
+    """
+    repeats, scales = _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales)
+    stem = InceptionResNetV1Stem(in_chans, _scaled_stem_table(MINI_V1_STEM, width_mult))
+    return InceptionResNet(
+        stem,
+        stem_features=[FeatureInfo("stem.conv2d_2b", stem.conv2d_2b.conv.out_channels, 2)],
+        stem_reduction=4,
+        tables=_v1_tables(width_mult),
+        repeats=repeats,
+        scales=scales,
+        last_block_linear=False,
+        final_conv=None,
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=_mini_preprocess(in_chans),
+        in_chans=in_chans,
+    )
+
+
+@register_model
+def mini_inception_resnet_v2(
+    num_classes: int = 10,
+    in_chans: int = 3,
+    width_mult: float = 0.25,
+    repeats: Sequence[int] = (1, 2, 1),
+    drop_rate: float = 0.0,
+    scales: Sequence[float] = RESIDUAL_SCALES,
+) -> InceptionResNet:
+    """A small Inception-ResNet-v2 for 32-64 px images (default 48 x 48), from the same blocks.
+
+    Differences from :func:`inception_resnet_v2`: a 3-layer stem plus ``mixed_5b``
+    (48 px -> 11 x 11), every channel count times ``width_mult``, ``repeats`` (A, B, C)
+    blocks instead of (10, 20, 10). Like the shipped network it keeps the linear last
+    block and ``conv2d_7b`` (1536 x ``width_mult`` channels).
+    """
+    repeats, scales = _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales)
+    stem = InceptionResNetV2Stem(
+        in_chans, _scaled_stem_table(MINI_V2_STEM, width_mult), scale_table(V2_MIXED_5B, width_mult)
+    )
+    return InceptionResNet(
+        stem,
+        stem_features=[FeatureInfo("stem.conv2d_2b", stem.conv2d_2b.conv.out_channels, 2)],
+        stem_reduction=4,
+        tables=_v2_tables(width_mult),
+        repeats=repeats,
+        scales=scales,
+        last_block_linear=True,
+        final_conv=max(1, int(1536 * width_mult + 0.5)),
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=_mini_preprocess(in_chans),
+        in_chans=in_chans,
+    )
+
+
+# --- timm weights -----------------------------------------------------------------------
+_TIMM_V2_STAGES = {
+    "repeat": "block35",
+    "repeat_1": "block17",
+    "repeat_2": "block8",
+    "classif": "fc",
+    "mixed_6a": "mixed_6a",
+    "mixed_7a": "mixed_7a",
+    "conv2d_7b": "conv2d_7b",
+}
+
+
+def timm_v2_to_course(state_dict: dict) -> dict:
+    """timm ``inception_resnet_v2`` state dict -> ours.
+
+    * the stem layers (``conv2d_1a`` ... ``mixed_5b``) move under ``stem.``;
+    * ``repeat`` / ``repeat_1`` / ``repeat_2`` become ``block35`` / ``block17`` / ``block8``,
+      and timm's separate last ``block8`` becomes our ``block8.9``;
+    * a residual block's linear 1x1 ``conv2d`` is our ``up``; ``classif`` is ``fc``.
+    """
+    n_block8 = SHIPPED_V2_REPEATS[2]
+    converted = OrderedDict()
+    for key, value in state_dict.items():
+        head, _, rest = key.partition(".")
+        if head in _TIMM_V2_STAGES:
+            key = f"{_TIMM_V2_STAGES[head]}.{rest}"
+        elif head == "block8":
+            key = f"block8.{n_block8 - 1}.{rest}"
+        else:
+            key = f"stem.{key}"
+        parts = key.split(".")
+        if parts[0] in ("block35", "block17", "block8") and parts[-2] == "conv2d":
+            parts[-2] = "up"
+        converted[".".join(parts)] = value
+    return converted
+
+
+register_weights(
+    "inception_resnet_v2",
+    WeightSource(library="timm", model_name="inception_resnet_v2", weights="tf_in1k", convert=timm_v2_to_course),
+)

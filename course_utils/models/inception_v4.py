@@ -1,0 +1,630 @@
+"""Inception-v4 (lesson 05), and the Reduction-A block it shares with Inception-ResNet.
+
+Szegedy, Ioffe, Vanhoucke & Alemi (2016), "Inception-v4, Inception-ResNet and the
+Impact of Residual Connections on Learning", https://arxiv.org/abs/1602.07261.
+
+The whole network is the paper's Figure 9, read bottom to top:
+
+=================  ==========  ===============  =================
+stage              figure      output (at 299)  attribute
+=================  ==========  ===============  =================
+stem               Figure 3    384 x 35 x 35    ``stem``
+4 x Inception-A    Figure 4    384 x 35 x 35    ``inception_a``
+Reduction-A        Figure 7    1024 x 17 x 17   ``reduction_a``
+7 x Inception-B    Figure 5    1024 x 17 x 17   ``inception_b``
+Reduction-B        Figure 8    1536 x 8 x 8     ``reduction_b``
+3 x Inception-C    Figure 6    1536 x 8 x 8     ``inception_c``
+average pooling, dropout (keep 0.8), fully connected: ``global_pool``, ``dropout``, ``fc``
+=================  ==========  ===============  =================
+
+Convolutions marked "V" in the figures are valid-padded (``padding=0`` here); all the
+others are same-padded. Every convolution is followed by batch normalization and ReLU
+(:class:`~course_utils.models.blocks.BasicConv2d`). The channel numbers of each block are
+module-level tables (``INCEPTION_A`` ...) transcribed from the figures, so a learner can
+hold them next to the paper; the blocks take them as arguments, which is also how the
+mini variant for 32-64 px images is built from the very same blocks.
+
+Weight compatible with timm's ``inception_v4`` (Google's TF-slim checkpoint, ported to
+PyTorch by Cadene), whose module layout this file follows (see :func:`timm_to_course`).
+Where the code that produced that checkpoint fixes a detail the figures leave open (the
+order of the 1xn and nx1 factors inside a branch, the branch order in a concatenation),
+we follow the code, otherwise the weights would not fit.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+from torch import Tensor, nn
+
+from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .blocks import BasicConv2d, MultiBranch
+from .registry import WeightSource, register_model, register_weights
+
+__all__ = [
+    "InceptionV4",
+    "InceptionV4Stem",
+    "Mixed3a",
+    "Mixed4a",
+    "Mixed5a",
+    "InceptionA",
+    "ReductionA",
+    "InceptionB",
+    "ReductionB",
+    "InceptionC",
+    "inception_v4",
+    "mini_inception_v4",
+]
+
+# --- the paper's tables ---------------------------------------------------------------
+# Figure 4, Inception-A (35 x 35 grid): 1x1 | 1x1 -> 3x3 | 1x1 -> 3x3 -> 3x3 | avg pool -> 1x1.
+INCEPTION_A = dict(ch1x1=96, ch3x3red=64, ch3x3=96, ch3x3dbl_red=64, ch3x3dbl=96, pool_proj=96)
+# Figure 7 with Table 1's Inception-v4 row: n = 3x3/2 branch; k -> l -> m = 1x1 -> 3x3 -> 3x3/2.
+REDUCTION_A = dict(k=192, l=224, m=256, n=384)
+# Figure 5, Inception-B (17 x 17 grid): the 7x7 convolutions are factorized into 1x7 and 7x1.
+INCEPTION_B = dict(
+    ch1x1=384, ch7x7red=192, ch7x7=(224, 256), ch7x7dbl_red=192, ch7x7dbl=(192, 224, 224, 256), pool_proj=128
+)
+# Figure 8, Reduction-B (17 x 17 -> 8 x 8).
+REDUCTION_B = dict(ch3x3red=192, ch3x3=192, ch7x7x3red=256, ch7x7x3=(256, 320, 320))
+# Figure 6, Inception-C (8 x 8 grid): the last 3x3 of two branches splits into 1x3 and 3x1 side by side.
+INCEPTION_C = dict(ch1x1=256, ch3x3red=384, ch3x3=256, ch3x3dbl_red=384, ch3x3dbl=(448, 512, 256), pool_proj=256)
+# Figure 9: how many of each block.
+REPEATS = (4, 7, 3)
+
+
+def _avg_pool() -> nn.AvgPool2d:
+    # The pooling branch averages a 3x3 window; count_include_pad=False (as TF's 'SAME' average
+    # pooling) so border pixels are not darkened by the zero padding.
+    return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+
+
+# --- stem (Figure 3) ------------------------------------------------------------------
+class Mixed3a(MultiBranch):
+    """Stem, first split of Figure 3: 3x3 max pool /2 (V) beside a 3x3 conv /2 (V).
+
+    Pooling and a strided convolution side by side halve the grid without the
+    representational bottleneck of pooling alone (Inception-v3 paper, Section 5).
+    """
+
+    def __init__(self, in_channels: int, conv_out: int = 96) -> None:
+        super().__init__()
+        self.maxpool = nn.MaxPool2d(3, stride=2)
+        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)
+        self.out_channels = in_channels + conv_out
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        return {
+            "maxpool": self.maxpool(x),  # N x 64 x 73 x 73
+            "conv": self.conv(x),  # N x 96 x 73 x 73
+        }
+
+
+class Mixed4a(MultiBranch):
+    """Stem, second split of Figure 3: 1x1 -> 3x3 (V) beside 1x1 -> 1x7 -> 7x1 -> 3x3 (V)."""
+
+    def __init__(self, in_channels: int, ch_red: int = 64, ch_out: int = 96) -> None:
+        super().__init__()
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_channels, ch_red, 1),
+            BasicConv2d(ch_red, ch_out, 3),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch_red, 1),
+            BasicConv2d(ch_red, ch_red, (1, 7), padding=(0, 3)),
+            BasicConv2d(ch_red, ch_red, (7, 1), padding=(3, 0)),
+            BasicConv2d(ch_red, ch_out, 3),
+        )
+        self.out_channels = 2 * ch_out
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        return {
+            "branch0": self.branch0(x),  # N x 96 x 71 x 71
+            "branch1": self.branch1(x),  # N x 96 x 71 x 71
+        }
+
+
+class Mixed5a(MultiBranch):
+    """Stem, last split of Figure 3: 3x3 conv /2 (V) beside 3x3 max pool /2 (V)."""
+
+    def __init__(self, in_channels: int, conv_out: int = 192) -> None:
+        super().__init__()
+        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)
+        self.maxpool = nn.MaxPool2d(3, stride=2)
+        self.out_channels = conv_out + in_channels
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        return {
+            "conv": self.conv(x),  # N x 192 x 35 x 35
+            "maxpool": self.maxpool(x),  # N x 192 x 35 x 35
+        }
+
+
+class InceptionV4Stem(nn.Module):
+    """The stem of Figure 3 (shared by Inception-v4 and, in the paper, Inception-ResNet-v2).
+
+    Three plain convolutions, then three splits that each concatenate a convolution
+    branch with another (pooling or convolution) branch: 299 x 299 x 3 -> 35 x 35 x 384.
+    Names follow TF-slim: ``conv2d_1a`` is layer 1, first conv; ``mixed_3a`` layer 3 ...
+    """
+
+    def __init__(self, in_chans: int = 3) -> None:
+        super().__init__()
+        self.conv2d_1a = BasicConv2d(in_chans, 32, 3, stride=2)  # "3x3 Conv (32 stride 2 V)"
+        self.conv2d_2a = BasicConv2d(32, 32, 3)  # "3x3 Conv (32 V)"
+        self.conv2d_2b = BasicConv2d(32, 64, 3, padding=1)  # "3x3 Conv (64)"
+        self.mixed_3a = Mixed3a(64, 96)
+        self.mixed_4a = Mixed4a(self.mixed_3a.out_channels, 64, 96)
+        self.mixed_5a = Mixed5a(self.mixed_4a.out_channels, 192)
+        self.out_channels = self.mixed_5a.out_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        # N x 3 x 299 x 299
+        x = self.conv2d_1a(x)  # N x 32 x 149 x 149
+        x = self.conv2d_2a(x)  # N x 32 x 147 x 147
+        x = self.conv2d_2b(x)  # N x 64 x 147 x 147
+        x = self.mixed_3a(x)  # N x 160 x 73 x 73
+        x = self.mixed_4a(x)  # N x 192 x 71 x 71
+        return self.mixed_5a(x)  # N x 384 x 35 x 35
+
+
+# --- Inception and reduction blocks ---------------------------------------------------
+class InceptionA(MultiBranch):
+    """Inception-A, Figure 4 (35 x 35 grid): the 5x5 of GoogLeNet as two stacked 3x3s.
+
+    Args follow the figure's columns: ``ch1x1`` (1x1 branch), ``ch3x3red`` -> ``ch3x3``
+    (1x1 reduction then 3x3), ``ch3x3dbl_red`` -> ``ch3x3dbl`` (1x1 then two 3x3s),
+    ``pool_proj`` (average pool then 1x1). Output: the four branches concatenated.
+    """
+
+    def __init__(
+        self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch3x3dbl_red: int, ch3x3dbl: int, pool_proj: int
+    ) -> None:
+        super().__init__()
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3red, 1),
+            BasicConv2d(ch3x3red, ch3x3, 3, padding=1),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3dbl_red, 1),
+            BasicConv2d(ch3x3dbl_red, ch3x3dbl, 3, padding=1),
+            BasicConv2d(ch3x3dbl, ch3x3dbl, 3, padding=1),
+        )
+        self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        self.out_channels = ch1x1 + ch3x3 + ch3x3dbl + pool_proj
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 384 x 35 x 35 in
+        return {
+            "branch0": self.branch0(x),  # N x 96 x 35 x 35
+            "branch1": self.branch1(x),  # N x 96 x 35 x 35
+            "branch2": self.branch2(x),  # N x 96 x 35 x 35
+            "branch3": self.branch3(x),  # N x 96 x 35 x 35
+        }
+
+
+class ReductionA(MultiBranch):
+    """Reduction-A, Figure 7: 35 x 35 -> 17 x 17, used by all three networks of the paper.
+
+    Its filter counts are Table 1's ``k, l, m, n``: a 3x3/2 conv with ``n`` filters, a
+    1x1 (``k``) -> 3x3 (``l``) -> 3x3/2 (``m``) branch, and a 3x3/2 max pool that passes the
+    input channels through. Output channels: ``n + m + in_channels``.
+
+    ========================  ===  ===  ===  ===
+    Table 1                    k    l    m    n
+    ========================  ===  ===  ===  ===
+    Inception-v4              192  224  256  384
+    Inception-ResNet-v1       192  192  256  384
+    Inception-ResNet-v2       256  256  384  384
+    ========================  ===  ===  ===  ===
+    """
+
+    def __init__(self, in_channels: int, k: int, l: int, m: int, n: int) -> None:  # noqa: E741 (paper's names)
+        super().__init__()
+        self.branch0 = BasicConv2d(in_channels, n, 3, stride=2)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, k, 1),
+            BasicConv2d(k, l, 3, padding=1),
+            BasicConv2d(l, m, 3, stride=2),
+        )
+        self.branch2 = nn.MaxPool2d(3, stride=2)
+        self.out_channels = n + m + in_channels
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 384 x 35 x 35 in (Inception-v4)
+        return {
+            "branch0": self.branch0(x),  # N x 384 x 17 x 17
+            "branch1": self.branch1(x),  # N x 256 x 17 x 17
+            "branch2": self.branch2(x),  # N x 384 x 17 x 17
+        }
+
+
+class InceptionB(MultiBranch):
+    """Inception-B, Figure 5 (17 x 17 grid): 7x7 receptive fields from 1x7 and 7x1 factors.
+
+    ``ch7x7`` are the outputs of the (1x7, 7x1) pair after the ``ch7x7red`` 1x1;
+    ``ch7x7dbl`` the outputs of the four factors (7x1, 1x7, 7x1, 1x7) after ``ch7x7dbl_red``.
+    A 1x7 then 7x1 costs 2 x 7 = 14 weights per channel pair instead of 49 (lesson 04).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch7x7red: int,
+        ch7x7: Sequence[int],
+        ch7x7dbl_red: int,
+        ch7x7dbl: Sequence[int],
+        pool_proj: int,
+    ) -> None:
+        super().__init__()
+        c1, c2 = ch7x7
+        d1, d2, d3, d4 = ch7x7dbl
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch7x7red, 1),
+            BasicConv2d(ch7x7red, c1, (1, 7), padding=(0, 3)),
+            BasicConv2d(c1, c2, (7, 1), padding=(3, 0)),
+        )
+        self.branch2 = nn.Sequential(
+            BasicConv2d(in_channels, ch7x7dbl_red, 1),
+            BasicConv2d(ch7x7dbl_red, d1, (7, 1), padding=(3, 0)),
+            BasicConv2d(d1, d2, (1, 7), padding=(0, 3)),
+            BasicConv2d(d2, d3, (7, 1), padding=(3, 0)),
+            BasicConv2d(d3, d4, (1, 7), padding=(0, 3)),
+        )
+        self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        self.out_channels = ch1x1 + c2 + d4 + pool_proj
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 1024 x 17 x 17 in
+        return {
+            "branch0": self.branch0(x),  # N x 384 x 17 x 17
+            "branch1": self.branch1(x),  # N x 256 x 17 x 17
+            "branch2": self.branch2(x),  # N x 256 x 17 x 17
+            "branch3": self.branch3(x),  # N x 128 x 17 x 17
+        }
+
+
+class ReductionB(MultiBranch):
+    """Reduction-B of Inception-v4, Figure 8: 17 x 17 -> 8 x 8.
+
+    A 1x1 -> 3x3/2 branch, a 1x1 -> 1x7 -> 7x1 -> 3x3/2 branch and a 3x3/2 max pool.
+    (Inception-ResNet uses a different Reduction-B, Figures 12 and 18.)
+    """
+
+    def __init__(self, in_channels: int, ch3x3red: int, ch3x3: int, ch7x7x3red: int, ch7x7x3: Sequence[int]) -> None:
+        super().__init__()
+        c1, c2, c3 = ch7x7x3
+        self.branch0 = nn.Sequential(
+            BasicConv2d(in_channels, ch3x3red, 1),
+            BasicConv2d(ch3x3red, ch3x3, 3, stride=2),
+        )
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, ch7x7x3red, 1),
+            BasicConv2d(ch7x7x3red, c1, (1, 7), padding=(0, 3)),
+            BasicConv2d(c1, c2, (7, 1), padding=(3, 0)),
+            BasicConv2d(c2, c3, 3, stride=2),
+        )
+        self.branch2 = nn.MaxPool2d(3, stride=2)
+        self.out_channels = ch3x3 + c3 + in_channels
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 1024 x 17 x 17 in
+        return {
+            "branch0": self.branch0(x),  # N x 192 x 8 x 8
+            "branch1": self.branch1(x),  # N x 320 x 8 x 8
+            "branch2": self.branch2(x),  # N x 1024 x 8 x 8
+        }
+
+
+class InceptionC(MultiBranch):
+    """Inception-C, Figure 6 (8 x 8 grid): branches that end in a 1x3 and a 3x1 side by side.
+
+    On the coarsest grid the paper widens instead of deepens ("expanded filter bank",
+    Inception-v3 paper Figure 7): the last 3x3 of two branches is split into a 1x3 and a
+    3x1 whose outputs are both kept. ``ch3x3dbl`` = (3x1 out, 1x3 out, each of the final
+    pair); the 3x1 comes first as in the TF-slim code that produced the checkpoint.
+    Output: ``ch1x1 + 2 ch3x3 + 2 ch3x3dbl[2] + pool_proj`` channels.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch3x3dbl_red: int,
+        ch3x3dbl: Sequence[int],
+        pool_proj: int,
+    ) -> None:
+        super().__init__()
+        d1, d2, d3 = ch3x3dbl
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1_0 = BasicConv2d(in_channels, ch3x3red, 1)
+        self.branch1_1a = BasicConv2d(ch3x3red, ch3x3, (1, 3), padding=(0, 1))
+        self.branch1_1b = BasicConv2d(ch3x3red, ch3x3, (3, 1), padding=(1, 0))
+        self.branch2_0 = BasicConv2d(in_channels, ch3x3dbl_red, 1)
+        self.branch2_1 = BasicConv2d(ch3x3dbl_red, d1, (3, 1), padding=(1, 0))
+        self.branch2_2 = BasicConv2d(d1, d2, (1, 3), padding=(0, 1))
+        self.branch2_3a = BasicConv2d(d2, d3, (1, 3), padding=(0, 1))
+        self.branch2_3b = BasicConv2d(d2, d3, (3, 1), padding=(1, 0))
+        self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        self.out_channels = ch1x1 + 2 * ch3x3 + 2 * d3 + pool_proj
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # N x 1536 x 8 x 8 in
+        x1 = self.branch1_0(x)  # N x 384 x 8 x 8
+        x2 = self.branch2_2(self.branch2_1(self.branch2_0(x)))  # N x 512 x 8 x 8
+        return {
+            "branch0": self.branch0(x),  # N x 256 x 8 x 8
+            "branch1_1a": self.branch1_1a(x1),  # N x 256 x 8 x 8
+            "branch1_1b": self.branch1_1b(x1),  # N x 256 x 8 x 8
+            "branch2_3a": self.branch2_3a(x2),  # N x 256 x 8 x 8
+            "branch2_3b": self.branch2_3b(x2),  # N x 256 x 8 x 8
+            "branch3": self.branch3(x),  # N x 256 x 8 x 8
+        }
+
+
+# --- the network ----------------------------------------------------------------------
+class MiniStem(nn.Module):
+    """A small stem for 32-64 px images: 48 x 48 -> 11 x 11 (two stride-2 steps, not five).
+
+    The full stem shrinks 299 px by 8.5x before the first Inception block; at 48 px that
+    would leave 5 x 5 pixels, so the mini keeps one plain conv pair and the max-pool /
+    strided-conv split of Figure 3 (``mixed_3a``).
+    """
+
+    def __init__(self, in_chans: int, ch1: int, ch2: int, ch3: int) -> None:
+        super().__init__()
+        self.conv2d_1a = BasicConv2d(in_chans, ch1, 3, stride=2, padding=1)
+        self.conv2d_2b = BasicConv2d(ch1, ch2, 3, padding=1)
+        self.mixed_3a = Mixed3a(ch2, ch3)
+        self.out_channels = self.mixed_3a.out_channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        # N x 3 x 48 x 48
+        x = self.conv2d_1a(x)  # N x ch1 x 24 x 24
+        x = self.conv2d_2b(x)  # N x ch2 x 24 x 24
+        return self.mixed_3a(x)  # N x (ch2 + ch3) x 11 x 11
+
+
+class InceptionV4(CourseModel):
+    """Inception-v4, Figure 9: stem, 4 x A, Reduction-A, 7 x B, Reduction-B, 3 x C, head.
+
+    Build it with :func:`inception_v4` (the paper's network) or :func:`mini_inception_v4`;
+    this constructor takes the stem and the block tables so both come from one class.
+    """
+
+    def __init__(
+        self,
+        stem: nn.Module,
+        stem_features: Sequence[FeatureInfo],
+        stem_reduction: int,
+        tables: dict[str, dict],
+        repeats: Sequence[int],
+        num_classes: int,
+        drop_rate: float,
+        preprocess: PreprocessConfig,
+        in_chans: int = 3,
+    ) -> None:
+        super().__init__()
+        self.in_chans = in_chans
+        self.preprocess = preprocess
+        self.stem = stem
+        n_a, n_b, n_c = repeats
+        channels = stem.out_channels
+        # Each stage loops over the paper's repeat count; only the first block of a stage
+        # sees a different input width.
+        inception_a = []
+        for _ in range(n_a):
+            inception_a.append(InceptionA(channels, **tables["inception_a"]))
+            channels = inception_a[-1].out_channels
+        self.inception_a = nn.Sequential(*inception_a)
+        reduce_a_in = channels
+        self.reduction_a = ReductionA(channels, **tables["reduction_a"])
+        channels = self.reduction_a.out_channels
+        inception_b = []
+        for _ in range(n_b):
+            inception_b.append(InceptionB(channels, **tables["inception_b"]))
+            channels = inception_b[-1].out_channels
+        self.inception_b = nn.Sequential(*inception_b)
+        reduce_b_in = channels
+        self.reduction_b = ReductionB(channels, **tables["reduction_b"])
+        channels = self.reduction_b.out_channels
+        inception_c = []
+        for _ in range(n_c):
+            inception_c.append(InceptionC(channels, **tables["inception_c"]))
+            channels = inception_c[-1].out_channels
+        self.inception_c = nn.Sequential(*inception_c)
+
+        self.num_features = channels
+        self.num_classes = num_classes
+        self.global_pool = GlobalAvgPool()
+        self.dropout = nn.Dropout(drop_rate)
+        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+
+        # Each reduction block halves the grid: strides 8, 16, 32 for the paper's network.
+        self.feature_info = [
+            *stem_features,
+            FeatureInfo("inception_a", reduce_a_in, stem_reduction),
+            FeatureInfo("inception_b", reduce_b_in, 2 * stem_reduction),
+            FeatureInfo("inception_c", channels, 4 * stem_reduction),
+        ]
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        # N x 3 x 299 x 299
+        x = self.stem(x)  # N x 384 x 35 x 35
+        x = self.inception_a(x)  # N x 384 x 35 x 35
+        x = self.reduction_a(x)  # N x 1024 x 17 x 17
+        x = self.inception_b(x)  # N x 1024 x 17 x 17
+        x = self.reduction_b(x)  # N x 1536 x 8 x 8
+        return self.inception_c(x)  # N x 1536 x 8 x 8
+
+
+# --- builders -------------------------------------------------------------------------
+def check_common_args(num_classes, in_chans, drop_rate) -> None:
+    """Validate the arguments every builder of this family takes (ValueError otherwise)."""
+    from .base import _check_num_classes
+
+    _check_num_classes(num_classes)
+    if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
+        raise ValueError(f"in_chans must be a positive integer (3 for RGB images), got {in_chans!r}.")
+    if not isinstance(drop_rate, (int, float)) or isinstance(drop_rate, bool) or not 0.0 <= drop_rate < 1.0:
+        raise ValueError(
+            f"drop_rate is the probability of zeroing a feature before the classifier and must be in "
+            f"[0, 1), got {drop_rate!r}. The paper keeps 80% of the features: drop_rate=0.2."
+        )
+
+
+def check_width_mult(width_mult) -> None:
+    if not isinstance(width_mult, (int, float)) or isinstance(width_mult, bool) or not 0.0 < width_mult <= 4.0:
+        raise ValueError(
+            f"width_mult scales every channel count and must be a number in (0, 4], got {width_mult!r}; "
+            "1.0 keeps the paper's widths, 0.25 makes a model about 16x cheaper."
+        )
+
+
+def check_repeats(repeats, n: int, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(repeats)
+    except TypeError:
+        values = ()
+    if len(values) != n or any(not isinstance(r, int) or isinstance(r, bool) or r < 1 for r in values):
+        raise ValueError(f"repeats must be {n} positive integers ({what}), got {repeats!r}.")
+    return values
+
+
+def scale_table(table: dict, width_mult: float) -> dict:
+    """Multiply every channel count in a block table by ``width_mult`` (at least 1 channel)."""
+
+    def scale(c):
+        if isinstance(c, (tuple, list)):
+            return tuple(scale(v) for v in c)
+        return max(1, int(c * width_mult + 0.5))
+
+    return {key: scale(value) for key, value in table.items()}
+
+
+def _tables(width_mult: float = 1.0) -> dict[str, dict]:
+    paper = dict(
+        inception_a=INCEPTION_A,
+        reduction_a=REDUCTION_A,
+        inception_b=INCEPTION_B,
+        reduction_b=REDUCTION_B,
+        inception_c=INCEPTION_C,
+    )
+    return {name: scale_table(table, width_mult) for name, table in paper.items()}
+
+
+@register_model
+def inception_v4(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.2) -> InceptionV4:
+    """Inception-v4 as in the paper (Figure 9): 299 x 299 inputs, 42.7 M parameters, 12.3 GMACs.
+
+    Args:
+        num_classes: classifier outputs (1000 for ImageNet; 0 removes the classifier).
+        in_chans: input channels.
+        drop_rate: dropout before the classifier; the paper keeps 0.8, i.e. drops 0.2.
+
+    Inputs must be at least 75 x 75 pixels (the valid-padded stem and reductions need it).
+    ``create_model("inception_v4", pretrained=True)`` loads timm's ``inception_v4.tf_in1k``.
+    """
+    check_common_args(num_classes, in_chans, drop_rate)
+    stem = InceptionV4Stem(in_chans)
+    return InceptionV4(
+        stem,
+        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.mixed_3a", 160, 4)],
+        stem_reduction=8,  # conv2d_1a, mixed_3a and mixed_5a each halve the grid
+        tables=_tables(),
+        repeats=REPEATS,
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=PreprocessConfig(
+            input_size=(in_chans, 299, 299),
+            min_input_size=75,
+            mean=INCEPTION_MEAN,
+            std=INCEPTION_STD,
+            interpolation="bicubic",
+            crop_pct=0.875,
+        ),
+        in_chans=in_chans,
+    )
+
+
+@register_model
+def mini_inception_v4(
+    num_classes: int = 10,
+    in_chans: int = 3,
+    width_mult: float = 0.25,
+    repeats: Sequence[int] = (1, 1, 1),
+    drop_rate: float = 0.0,
+) -> InceptionV4:
+    """A small Inception-v4 for 32-64 px images (default 48 x 48), built from the same blocks.
+
+    Differences from :func:`inception_v4`: the small :class:`MiniStem` (48 px -> 11 x 11
+    instead of 299 px -> 35 x 35), every channel count of the paper's tables times
+    ``width_mult``, and ``repeats`` = (Inception-A, -B, -C blocks) instead of (4, 7, 3).
+    """
+    check_common_args(num_classes, in_chans, drop_rate)
+    check_width_mult(width_mult)
+    repeats = check_repeats(repeats, 3, "Inception-A, Inception-B and Inception-C blocks")
+    ch1, ch2, ch3 = (max(1, int(c * width_mult + 0.5)) for c in (32, 64, 96))
+    stem = MiniStem(in_chans, ch1, ch2, ch3)
+    return InceptionV4(
+        stem,
+        stem_features=[FeatureInfo("stem.conv2d_2b", ch2, 2)],
+        stem_reduction=4,  # conv2d_1a and mixed_3a each halve the grid
+        tables=_tables(width_mult),
+        repeats=repeats,
+        num_classes=num_classes,
+        drop_rate=drop_rate,
+        preprocess=_mini_preprocess(in_chans),
+        in_chans=in_chans,
+    )
+
+
+def _mini_preprocess(in_chans: int) -> PreprocessConfig:
+    return PreprocessConfig(
+        input_size=(in_chans, 48, 48),
+        min_input_size=32,
+        mean=INCEPTION_MEAN,
+        std=INCEPTION_STD,
+        interpolation="bilinear",
+        crop_pct=1.0,
+    )
+
+
+# --- timm weights -----------------------------------------------------------------------
+# timm keeps the network in one nn.Sequential ``features``; index -> our attribute path.
+_TIMM_FEATURES = (
+    ["stem.conv2d_1a", "stem.conv2d_2a", "stem.conv2d_2b", "stem.mixed_3a", "stem.mixed_4a", "stem.mixed_5a"]
+    + [f"inception_a.{i}" for i in range(REPEATS[0])]
+    + ["reduction_a"]
+    + [f"inception_b.{i}" for i in range(REPEATS[1])]
+    + ["reduction_b"]
+    + [f"inception_c.{i}" for i in range(REPEATS[2])]
+)
+
+
+def timm_to_course(state_dict: dict) -> dict:
+    """timm ``inception_v4`` state dict -> ours: ``features.<i>.`` -> stage names, ``last_linear`` -> ``fc``.
+
+    Inside each block the branch names are the same (``branch0``, ``branch1.2.conv`` ...).
+    """
+    converted = OrderedDict()
+    for key, value in state_dict.items():
+        head, _, rest = key.partition(".")
+        if head == "features":
+            index, _, rest = rest.partition(".")
+            key = f"{_TIMM_FEATURES[int(index)]}.{rest}"
+        elif head == "last_linear":
+            key = f"fc.{rest}"
+        converted[key] = value
+    return converted
+
+
+register_weights(
+    "inception_v4",
+    WeightSource(library="timm", model_name="inception_v4", weights="tf_in1k", convert=timm_to_course),
+)
