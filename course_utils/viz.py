@@ -173,7 +173,9 @@ def _unknown_layer_message(model: nn.Module, layer: object) -> str:
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     branches = branch_layer_names(model)
     branch_part = f" Inception modules (shown per branch): {', '.join(branches)}." if branches else ""
-    example = all_names[min(2, len(all_names) - 1)] if all_names else "conv1"
+    # An example of a deeper name: a branch inside the first Inception module, else any nested module.
+    nested = [n for n in all_names if branches and n.startswith(branches[0] + ".")] or [n for n in all_names if "." in n]
+    example = (nested or all_names or ["conv1"])[0]
     return (
         f"Unknown layer {layer!r} for {_model_name(model)}.{hint} Its stages (feature_info): "
         f"{', '.join(layer_names(model))}.{branch_part} Any name from "
@@ -275,28 +277,37 @@ def capture_activations(model: nn.Module, x: Tensor, layers: str | Sequence[str]
 
 
 @contextmanager
-def _spliced_branches(module: MultiBranch, on_branch: Callable[[str, Tensor], Tensor]) -> Iterator[list[str]]:
-    """Route each branch output of ``module`` through ``on_branch(name, output)``.
+def _spliced_branches(
+    module: MultiBranch, on_branches: Callable[[dict[str, Tensor]], dict[str, Tensor]]
+) -> Iterator[None]:
+    """Pass the branch outputs of ``module`` through ``on_branches`` before they are merged.
 
     The module's ``forward`` (plain concatenation, or Inception-ResNet's residual
     sum) calls ``self.forward_branches``; shadowing that method on this one
-    instance lets us see, or hook, every branch before the branches are merged,
-    whatever the merge is. The class's method is restored on exit. Yields the
-    list of branch names actually seen, filled during the forward pass.
+    instance lets us see, or hook, every branch before the merge, whatever the
+    merge is. The class's method is back in place on exit, even after an error.
     """
     original = module.forward_branches
-    seen: list[str] = []
 
     def forward_branches(x: Tensor) -> dict[str, Tensor]:
-        outputs = original(x)
-        seen.extend(outputs)
-        return {name: on_branch(name, out) for name, out in outputs.items()}
+        return on_branches(original(x))
 
     module.forward_branches = forward_branches  # instance attribute shadows the class method
     try:
-        yield seen
+        yield
     finally:
         del module.forward_branches
+
+
+class _BranchTap(nn.Module):
+    """Returns the branch outputs unchanged: one hook point where Captum sees all of them.
+
+    Captum's LayerGradCam accepts a layer with several output tensors and returns
+    one map per tensor, so a single forward and backward pass explains every branch.
+    """
+
+    def forward(self, *branches: Tensor) -> tuple[Tensor, ...]:
+        return branches
 
 
 def _check_multibranch(model: nn.Module, layer: str) -> MultiBranch:
@@ -326,17 +337,24 @@ def capture_branches(model: nn.Module, x: Tensor, layer: str) -> dict[str, Tenso
     """
     module = _check_multibranch(model, layer)
     x = _as_batch(model, x)
+    captured, _ = _branch_probe(model, x, module, layer)
+    return captured
+
+
+def _branch_probe(model: nn.Module, x: Tensor, module: MultiBranch, layer: str) -> tuple[dict[str, Tensor], Tensor]:
+    """One eval-mode forward pass without gradients: the branches of ``module`` and the logits."""
     captured: dict[str, Tensor] = {}
 
-    def keep(name: str, out: Tensor) -> Tensor:
-        captured[name] = out.detach().clone()  # clone: the merge may apply an in-place ReLU
-        return out
+    def keep(outputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        # clone: the merge may apply an in-place ReLU to what we keep
+        captured.update({name: out.detach().clone() for name, out in outputs.items()})
+        return outputs
 
     with _eval_mode(model), torch.no_grad(), _spliced_branches(module, keep):
-        model(x)
+        logits = _logits(model(x))
     if not captured:
         raise _branches_not_seen(model, layer)
-    return captured
+    return captured, logits
 
 
 def display_image(x: Tensor, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> np.ndarray:
@@ -516,6 +534,10 @@ def default_cam_layer(model: nn.Module, x: Tensor) -> str:
     x = _as_batch(model, x)
     names = layer_names(model)
     _, outputs = _run(model, x, names, keep=False)
+    return _last_spatial_stage(model, x, names, outputs)
+
+
+def _last_spatial_stage(model: nn.Module, x: Tensor, names: Sequence[str], outputs: Mapping[str, object]) -> str:
     spatial = [n for n in names if isinstance(outputs.get(n), Tensor) and outputs[n].dim() == 4
                and min(outputs[n].shape[-2:]) >= 2]
     if not spatial:
@@ -540,15 +562,14 @@ def _check_target(model: nn.Module, logits: Tensor, target) -> int:
     return int(target)
 
 
-def _attribute(model: nn.Module, x: Tensor, layer_module: nn.Module, target: int) -> Tensor:
-    """Captum's LayerGradCam at ``layer_module`` (ReLU applied, as in Eq. 2): 1 x 1 x h x w."""
+def _attribute(model: nn.Module, x: Tensor, layer_module: nn.Module, target: int) -> tuple[Tensor, ...]:
+    """Captum's LayerGradCam at ``layer_module`` (ReLU applied, as in Eq. 2): 1 x 1 x h x w per output."""
 
     def forward(inputs: Tensor) -> Tensor:
         return _logits(model(inputs))  # eval mode already; unwrap in case a model returns AuxOutputs anyway
 
-    cam = LayerGradCam(forward, layer_module)
-    attribution = cam.attribute(x, target=target, relu_attributions=True)
-    return attribution.detach()
+    attribution = LayerGradCam(forward, layer_module).attribute(x, target=target, relu_attributions=True)
+    return tuple(a.detach() for a in attribution) if isinstance(attribution, tuple) else (attribution.detach(),)
 
 
 def _finish(attribution: Tensor, x: Tensor, **fields) -> GradCam:
@@ -557,12 +578,11 @@ def _finish(attribution: Tensor, x: Tensor, **fields) -> GradCam:
     return GradCam(heatmap=heatmap[0, 0].clamp_min(0).cpu(), layer_map=attribution[0, 0].cpu(), **fields)
 
 
-def _prepare_cam(model: nn.Module, x: Tensor, target, layers: Sequence[str]) -> tuple[Tensor, int, float, int, dict]:
-    x = _as_batch(model, x, single=True)
-    logits, outputs = _run(model, x, layers, keep=False)
+def _explained(model: nn.Module, logits: Tensor, target) -> dict[str, object]:
+    """The GradCam fields that come from the logits: target (default: predicted), probability, prediction."""
     target = _check_target(model, logits, target)
-    probability = float(logits.softmax(-1)[0, target])
-    return x, target, probability, int(logits[0].argmax()), outputs
+    return {"target": target, "probability": float(logits.softmax(-1)[0, target]),
+            "predicted": int(logits[0].argmax())}
 
 
 def grad_cam(model: nn.Module, x: Tensor, target: int | None = None, layer: str | None = None, image=None) -> GradCam:
@@ -579,14 +599,16 @@ def grad_cam(model: nn.Module, x: Tensor, target: int | None = None, layer: str 
 
     Returns a :class:`GradCam` whose ``heatmap`` has the input's resolution.
     """
-    layer = default_cam_layer(model, x) if layer is None else layer
-    layer_module = resolve_layer(model, layer)
-    x, target, probability, predicted, outputs = _prepare_cam(model, x, target, [layer])
+    x = _as_batch(model, x, single=True)
+    # One probing pass without gradients: the logits (for the default target) and the layers' shapes.
+    candidates = layer_names(model) if layer is None else [layer]
+    logits, outputs = _run(model, x, candidates, keep=False)
+    layer = _last_spatial_stage(model, x, candidates, outputs) if layer is None else layer
     _check_spatial(model, layer, outputs.get(layer), "Grad-CAM")
+    fields = _explained(model, logits, target)
     with _eval_mode(model):
-        attribution = _attribute(model, x, layer_module, target)
-    return _finish(attribution, x, target=target, probability=probability, predicted=predicted,
-                   layer=layer, branch=None, image=_display(model, x, image))
+        (attribution,) = _attribute(model, x, resolve_layer(model, layer), fields["target"])
+    return _finish(attribution, x, layer=layer, branch=None, image=_display(model, x, image), **fields)
 
 
 def grad_cam_branches(model: nn.Module, x: Tensor, layer: str, target: int | None = None, image=None) -> dict[str, GradCam]:
@@ -594,22 +616,25 @@ def grad_cam_branches(model: nn.Module, x: Tensor, layer: str, target: int | Non
 
     Each branch's output A_b gets its own Grad-CAM, ReLU(sum_k alpha_k A_b^k),
     with alpha from the gradient of the target score w.r.t. that branch's output
-    (Captum LayerGradCam on an identity spliced in after the branch). For a
+    (Captum LayerGradCam on a pass-through module spliced in after the branches,
+    one forward and backward pass for all of them). For a
     concatenating module the branch maps add up, before the ReLU, to the module's
     map; for a residual module they show what each branch adds to the sum.
     """
     module = _check_multibranch(model, layer)
-    x, target, probability, predicted, _ = _prepare_cam(model, x, target, [layer])
-    names = list(capture_branches(model, x, layer))
-    taps = {name: nn.Identity() for name in names}  # hook points Captum can attach to, one per branch
+    x = _as_batch(model, x, single=True)
+    branches, logits = _branch_probe(model, x, module, layer)
+    fields = _explained(model, logits, target)
+    tap = _BranchTap()
+
+    def through_tap(outputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        return dict(zip(outputs, tap(*outputs.values())))
+
+    with _eval_mode(model), _spliced_branches(module, through_tap):
+        attributions = _attribute(model, x, tap, fields["target"])
     shown = _display(model, x, image)
-    cams: dict[str, GradCam] = {}
-    with _eval_mode(model), _spliced_branches(module, lambda name, out: taps[name](out)):
-        for name in names:
-            attribution = _attribute(model, x, taps[name], target)
-            cams[name] = _finish(attribution, x, target=target, probability=probability, predicted=predicted,
-                                 layer=layer, branch=name, image=shown)
-    return cams
+    return {name: _finish(a, x, layer=layer, branch=name, image=shown, **fields)
+            for name, a in zip(branches, attributions)}
 
 
 def _class_label(index: int, class_names: Sequence[str] | None) -> str:
@@ -1015,6 +1040,7 @@ def seeing_inside_widget(models: Mapping[str, nn.Module], inputs: Mapping[str, T
     The menu logic is :func:`seeing_inside_choices`; drawing is :func:`render_seeing_inside`.
     """
     import ipywidgets as widgets  # imported here: the rest of viz works without a notebook front end
+    from IPython.display import display as show
 
     if not models or not inputs:
         raise ValueError("Give at least one model and one image.")
@@ -1052,7 +1078,7 @@ def seeing_inside_widget(models: Mapping[str, nn.Module], inputs: Mapping[str, T
         with out:
             out.clear_output(wait=True)
             fig = render_seeing_inside(selection, models, inputs, class_names=class_names, display=display)
-            plt.show()
+            show(fig)  # this figure only (plt.show() would also flush any other open figure here)
             plt.close(fig)
 
     for menu in menus.values():
