@@ -72,15 +72,20 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
     return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
 
 
+def model_builder(name: str) -> Callable[..., nn.Module]:
+    """The registered builder function of ``name`` (to inspect its arguments and docstring)."""
+    if not isinstance(name, str) or name not in _MODELS:
+        raise ValueError(f"Unknown model name {name!r}. Valid names: {', '.join(list_models())}.")
+    return _MODELS[name]
+
+
 def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
     """Build a registered model by name; keyword arguments go to its builder.
 
     ``pretrained=True`` (opt-in, needs internet) fetches the reference weights
     through torchvision/timm and converts them (see ``models.pretrained``).
     """
-    if not isinstance(name, str) or name not in _MODELS:
-        raise ValueError(f"Unknown model name {name!r}. Valid names: {', '.join(list_models())}.")
-    model = _MODELS[name](**kwargs)
+    model = model_builder(name)(**kwargs)
     if pretrained:
         from .pretrained import load_pretrained  # imported lazily: touches torchvision/timm
 
