@@ -98,7 +98,15 @@ class TinyNet(CourseModel):
 
 
 class Explodes(nn.Module):
+    """Fails the forward pass; with ``only_with_grad`` only the gradient pass (Captum's), not the probe."""
+
+    def __init__(self, only_with_grad: bool = False) -> None:
+        super().__init__()
+        self.only_with_grad = only_with_grad
+
     def forward(self, x: Tensor) -> Tensor:
+        if self.only_with_grad and not torch.is_grad_enabled():
+            return x
         raise RuntimeError("boom")
 
 
@@ -205,11 +213,20 @@ def test_hooks_removed_when_the_forward_pass_fails(model, x, call):
     assert model.training  # mode restored too
 
 
-def test_grad_cam_branches_leave_nothing_patched_when_forward_fails(model, x):
-    model.pool3 = Explodes()
+@pytest.mark.parametrize("only_with_grad", [False, True], ids=["probe fails", "Captum pass fails"])
+@pytest.mark.parametrize("call", [
+    lambda m, x: viz.grad_cam(m, x, layer="inception3a"),
+    lambda m, x: viz.grad_cam_branches(m, x, "inception3a"),
+])
+def test_grad_cam_leaves_nothing_hooked_or_patched_when_a_pass_fails(model, x, only_with_grad, call):
+    model.pool3 = Explodes(only_with_grad)
+    model.train()
     with pytest.raises(RuntimeError, match="boom"):
-        viz.grad_cam_branches(model, x, "inception3a")
-    assert no_hooks_left(model)
+        call(model, x)
+    assert no_hooks_left(model) and model.training
+    model.pool3 = nn.MaxPool2d(2)
+    model.eval()
+    assert viz.grad_cam_branches(model, x, "inception3a", target=0)  # and works again afterwards
 
 
 # ---------------------------------------------------------------- bad input
