@@ -102,6 +102,11 @@ def _as_batch(model: nn.Module, x: Tensor, single: bool = False) -> Tensor:
             f"Expected the image as a torch.Tensor (what you would pass to model(x)), got {type(x).__name__}. "
             "Convert it with torchvision.transforms.functional.to_tensor and normalize it as the model expects."
         )
+    if not x.is_floating_point():
+        raise ValueError(
+            f"Expected a floating-point image (normalized as the model expects), got dtype {x.dtype}. "
+            "Convert 0-255 pixels with x.float() / 255, then normalize with the model's mean and std."
+        )
     if x.dim() == 3:
         x = x.unsqueeze(0)  # C x H x W -> 1 x C x H x W: a single image is the common case here
     check = getattr(model, "check_input", None)

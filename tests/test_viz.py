@@ -270,6 +270,8 @@ def test_wrong_image_says_what_the_model_expects(model, x):
         viz.grad_cam(model, torch.stack([x, x]))
     with pytest.raises(ValueError, match="torch.Tensor"):
         viz.grad_cam(model, x.numpy())
+    with pytest.raises(ValueError, match="floating-point image.*x.float\\(\\) / 255"):
+        viz.capture_branches(model, torch.zeros(3, 32, 32, dtype=torch.uint8), "inception3a")
 
 
 def test_bad_target_is_explained(model, x):
