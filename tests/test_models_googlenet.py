@@ -106,28 +106,30 @@ def test_preprocess_says_what_the_weights_expect():
 # the linear row: 1024*1000 = 1000 x 1024) and counts weights only; "ops" in M = 10^6 MACs.
 # `module` names our submodule(s) that implement the row.
 TABLE1 = [
-    # type,           module,                  patch/stride, output,         dp, 1x1, 3r, 3x3, 5r, 5x5, pp, params K, ops M
-    ("convolution",   ("conv1",),              "7x7/2",      (112, 112, 64), 1, None, None, None, None, None, None, 2.7, 34),
-    ("max pool",      ("maxpool1",),           "3x3/2",      (56, 56, 64),   0, None, None, None, None, None, None, None, None),
-    ("convolution",   ("conv2", "conv3"),      "3x3/1",      (56, 56, 192),  2, None, 64, 192, None, None, None, 112, 360),
-    ("max pool",      ("maxpool2",),           "3x3/2",      (28, 28, 192),  0, None, None, None, None, None, None, None, None),
-    ("inception (3a)", ("inception3a",),       "",           (28, 28, 256),  2, 64, 96, 128, 16, 32, 32, 159, 128),
-    ("inception (3b)", ("inception3b",),       "",           (28, 28, 480),  2, 128, 128, 192, 32, 96, 64, 380, 304),
-    ("max pool",      ("maxpool3",),           "3x3/2",      (14, 14, 480),  0, None, None, None, None, None, None, None, None),
-    ("inception (4a)", ("inception4a",),       "",           (14, 14, 512),  2, 192, 96, 208, 16, 48, 64, 364, 73),
-    ("inception (4b)", ("inception4b",),       "",           (14, 14, 512),  2, 160, 112, 224, 24, 64, 64, 437, 88),
-    ("inception (4c)", ("inception4c",),       "",           (14, 14, 512),  2, 128, 128, 256, 24, 64, 64, 463, 100),
-    ("inception (4d)", ("inception4d",),       "",           (14, 14, 528),  2, 112, 144, 288, 32, 64, 64, 580, 119),
-    ("inception (4e)", ("inception4e",),       "",           (14, 14, 832),  2, 256, 160, 320, 32, 128, 128, 840, 170),
-    ("max pool",      ("maxpool4",),           "3x3/2",      (7, 7, 832),    0, None, None, None, None, None, None, None, None),
-    ("inception (5a)", ("inception5a",),       "",           (7, 7, 832),    2, 256, 160, 320, 32, 128, 128, 1072, 54),
-    ("inception (5b)", ("inception5b",),       "",           (7, 7, 1024),   2, 384, 192, 384, 48, 128, 128, 1388, 71),
-    ("avg pool",      ("global_pool",),        "7x7/1",      (1, 1, 1024),   0, None, None, None, None, None, None, None, None),
-    ("dropout (40%)", ("dropout",),            "",           (1, 1, 1024),   0, None, None, None, None, None, None, None, None),
-    ("linear",        ("fc",),                 "",           (1, 1, 1000),   1, None, None, None, None, None, None, 1000, 1),
+    # type, module(s), patch/stride, output (H, W, C), depth, #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj,
+    # params (K), ops (M)
+    ("convolution", ("conv1",), "7x7/2", (112, 112, 64), 1, None, None, None, None, None, None, 2.7, 34),
+    ("max pool", ("maxpool1",), "3x3/2", (56, 56, 64), 0, None, None, None, None, None, None, None, None),
+    ("convolution", ("conv2", "conv3"), "3x3/1", (56, 56, 192), 2, None, 64, 192, None, None, None, 112, 360),
+    ("max pool", ("maxpool2",), "3x3/2", (28, 28, 192), 0, None, None, None, None, None, None, None, None),
+    ("inception (3a)", ("inception3a",), "", (28, 28, 256), 2, 64, 96, 128, 16, 32, 32, 159, 128),
+    ("inception (3b)", ("inception3b",), "", (28, 28, 480), 2, 128, 128, 192, 32, 96, 64, 380, 304),
+    ("max pool", ("maxpool3",), "3x3/2", (14, 14, 480), 0, None, None, None, None, None, None, None, None),
+    ("inception (4a)", ("inception4a",), "", (14, 14, 512), 2, 192, 96, 208, 16, 48, 64, 364, 73),
+    ("inception (4b)", ("inception4b",), "", (14, 14, 512), 2, 160, 112, 224, 24, 64, 64, 437, 88),
+    ("inception (4c)", ("inception4c",), "", (14, 14, 512), 2, 128, 128, 256, 24, 64, 64, 463, 100),
+    ("inception (4d)", ("inception4d",), "", (14, 14, 528), 2, 112, 144, 288, 32, 64, 64, 580, 119),
+    ("inception (4e)", ("inception4e",), "", (14, 14, 832), 2, 256, 160, 320, 32, 128, 128, 840, 170),
+    ("max pool", ("maxpool4",), "3x3/2", (7, 7, 832), 0, None, None, None, None, None, None, None, None),
+    ("inception (5a)", ("inception5a",), "", (7, 7, 832), 2, 256, 160, 320, 32, 128, 128, 1072, 54),
+    ("inception (5b)", ("inception5b",), "", (7, 7, 1024), 2, 384, 192, 384, 48, 128, 128, 1388, 71),
+    ("avg pool", ("global_pool",), "7x7/1", (1, 1, 1024), 0, None, None, None, None, None, None, None, None),
+    ("dropout (40%)", ("dropout",), "", (1, 1, 1024), 0, None, None, None, None, None, None, None, None),
+    ("linear", ("fc",), "", (1, 1, 1000), 1, None, None, None, None, None, None, 1000, 1),
 ]
 
-# Rows (keyed by our module) whose printed figure is NOT reproduced by the row's own channel columns, with the reason.
+# Rows (keyed by our module) whose printed figure is NOT reproduced by the row's own channel
+# columns, with the reason.
 # The test asserts that each of these really disagrees (a model change that "fixes" one is noticed)
 # and checks the stated reason; every other printed figure must agree within its last digit.
 PAPER_MISPRINTS = {

@@ -68,7 +68,7 @@ class SeparableConv2d(nn.Module):
     The BN paper's first layer ("separable convolution with depth multiplier 8",
     Appendix): a 7x7/2 depthwise conv turns 3 channels into 24, a 1x1 conv mixes
     them into 64. As in TF-slim's ``separable_conv2d`` there is no BN or ReLU
-    between the two: one linear map, factorized (lesson 06 builds Xception on it).
+    between the two: one linear map, factorized (the building block of Xception, lesson 06).
     """
 
     def __init__(

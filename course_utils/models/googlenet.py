@@ -293,7 +293,7 @@ class GoogLeNet(CourseModel):
         in_chans: input channels.
     """
 
-    aux_loss_weight = 0.3  # Section 5: "their loss is added to the total loss with a discount weight 0.3"
+    aux_loss_weight = 0.3  # Section 5: the auxiliary losses are added with a discount weight of 0.3
 
     def __init__(
         self,
@@ -397,7 +397,13 @@ class GoogLeNet(CourseModel):
     def _make_aux(self, tap: str, num_classes: int, paper: bool, norm: bool, dropout: float, ch) -> GoogLeNetAux:
         in_channels = getattr(self, tap).out_channels
         return GoogLeNetAux(
-            in_channels, num_classes, conv_channels=ch(128), hidden=ch(1024), paper_pool=paper, norm=norm, dropout=dropout
+            in_channels,
+            num_classes,
+            conv_channels=ch(128),
+            hidden=ch(1024),
+            paper_pool=paper,
+            norm=norm,
+            dropout=dropout,
         )
 
     def aux_heads(self) -> list[nn.Module]:

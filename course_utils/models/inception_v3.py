@@ -107,8 +107,9 @@ class InceptionA(MultiBranch):
 class InceptionB(MultiBranch):
     """Grid reduction 35 -> 17 (Figure 10): stride-2 convs beside a stride-2 max pool, concatenated.
 
-    Pooling first would create a representational bottleneck, convolving first
-    at full resolution costs 3x more (Section 7); doing both in parallel avoids both.
+    Pooling first would create a representational bottleneck; convolving first at
+    full resolution costs four times the operations (Section 7). Doing both in
+    parallel, each with stride 2, avoids both.
     """
 
     def __init__(self, in_channels: int, ch3x3: int = 384, ch3x3dbl_red: int = 64, ch3x3dbl: int = 96) -> None:
