@@ -11,6 +11,7 @@ from course_utils.models import AuxOutputs, create_model
 from course_utils.models.googlenet import (
     GOOGLENET_TABLE1,
     GoogLeNet,
+    GoogLeNetAux,
     Inception,
     convert_torchvision_googlenet,
     scale_channels,
@@ -263,6 +264,25 @@ def test_paper_aux_heads_train_at_224_and_explain_other_sizes():
     with pytest.raises(ValueError, match="191x191 to 238x238"):
         model(torch.randn(1, 3, 160, 160))
     assert model.eval()(torch.randn(1, 3, 160, 160)).shape == (1, 5)  # eval mode skips the aux heads
+
+
+def test_paper_aux_input_range_in_the_message_is_exact():
+    # Shape propagation on the meta device: no arithmetic is run, only shapes.
+    model = create_model("googlenet_paper", num_classes=5).to("meta").train()
+    for size, works in [(190, False), (191, True), (238, True), (239, False)]:
+        x = torch.empty(2, 3, size, size, device="meta")
+        if works:
+            assert [a.shape for a in model(x).aux] == [(2, 5), (2, 5)]
+        else:
+            with pytest.raises(ValueError, match="191x191 to 238x238"):
+                model(x)
+    aux = GoogLeNetAux(512, 5, paper_pool=True).eval()
+    for size in (12, 14):
+        assert aux(torch.randn(1, 512, size, size)).shape == (1, 5)
+    for size in (11, 15):  # 5x5/3 pooling gives 3x3 and 5x5 here: fc1 could not take them
+        assert aux.pool(torch.randn(1, 512, size, size)).shape[-1] != 4
+        with pytest.raises(ValueError, match="12x12 to 14x14"):
+            aux(torch.randn(1, 512, size, size))
 
 
 # ---------------------------------------------------------------- shared behaviour
