@@ -88,3 +88,55 @@ def test_check_number_tolerance_and_types(capsys):
     assert core.check_number(0.3, 0.28, title="t", confirm="ok", hint="h", rel_tol=0.01, integer=False) is False
     assert core.check_number(True, 1, title="t", confirm="ok", hint="h") is False
     assert "should be a number" in capsys.readouterr().out.splitlines()[-1]
+
+
+# ---------------------------------------------------------------- lesson 07
+def test_lesson07_branch_widths(capsys):
+    from course_utils.exercises import lesson07
+    from course_utils.models import create_model
+    from course_utils.viz import capture_branches
+    import torch
+
+    model = create_model("mini_googlenet").eval()
+    widths = [t.shape[1] for t in capture_branches(model, torch.zeros(1, 3, 48, 48), "inception3a").values()]
+    assert lesson07.check_branch_widths(None, model) is None
+    assert lesson07.check_branch_widths(widths, model) is True
+    capsys.readouterr()
+    for bad, needle in [(list(reversed(widths)), "wrong order"), (widths[:2], "branches"),
+                        ([sum(widths)] + [0] * (len(widths) - 1), "total is right"), ([1] * len(widths), "capture"),
+                        ("many", "list of whole numbers")]:
+        if bad == widths:
+            continue
+        assert lesson07.check_branch_widths(bad, model) is False
+        out = capsys.readouterr().out
+        assert needle in out and str(sum(widths)) not in out
+
+
+def test_lesson07_cam_mass(capsys):
+    import torch
+    from course_utils import viz
+    from course_utils.exercises import lesson07
+
+    heat = torch.zeros(10, 12)
+    heat[2:5, 6:9] = 1.0  # the object
+    heat[8, 0] = 2.0      # something elsewhere
+    cam = viz.GradCam(heatmap=heat, layer_map=heat, target=0, probability=0.9, predicted=0, layer="x",
+                      branch=None, image=None)
+    box = (6, 2, 9, 5)  # x0, y0, x1, y1
+    right = 9 / 11
+    assert lesson07.check_cam_mass(None, cam, box) is None
+    assert lesson07.check_cam_mass(right, cam, box) is True
+    assert lesson07.check_cam_mass(9.0, cam, box) is False and "divide" in capsys.readouterr().out
+    assert lesson07.check_cam_mass(float(heat[6:9, 2:5].sum()) / 11, cam, box) is False
+    assert "rows come first" in capsys.readouterr().out
+    assert lesson07.check_cam_mass(9 / 120, cam, box) is False and "AREA" in capsys.readouterr().out
+
+
+def test_lesson07_sanity_verdict(capsys):
+    from course_utils.exercises import lesson07
+
+    assert lesson07.check_sanity_verdict(None) is None
+    assert lesson07.check_sanity_verdict("b") is True
+    assert lesson07.check_sanity_verdict("A") is False and "destroyed" in capsys.readouterr().out
+    assert lesson07.check_sanity_verdict("C") is False
+    assert lesson07.check_sanity_verdict("Z") is False and "one letter" in capsys.readouterr().out

@@ -1,0 +1,83 @@
+"""Checks for lesson 07, "Seeing inside".
+
+Expected values are computed from the objects the learner works with (the
+model, the Grad-CAM result), with the same course_utils functions the lesson uses.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .. import viz
+from .core import check_number, correct, not_attempted, wrong
+
+
+def _branch_widths(model: nn.Module, layer: str, size: int) -> list[int]:
+    x = torch.zeros(1, getattr(model, "in_chans", 3), size, size)
+    return [t.shape[1] for t in viz.capture_branches(model, x, layer).values()]
+
+
+def check_branch_widths(answer, model: nn.Module, layer: str = "inception3a", size: int = 48) -> bool | None:
+    """Exercise 1: the channels each branch of ``layer`` contributes, in concatenation order."""
+    title = f"Exercise 1 (branch widths of {layer})"
+    if answer is None:
+        return not_attempted(title)
+    expected = _branch_widths(model, layer, size)
+    if isinstance(answer, dict):
+        answer = list(answer.values())
+    if not isinstance(answer, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in answer):
+        return wrong(title, "give a list of whole numbers, one per branch, e.g. [a, b, c, d].")
+    if list(answer) == expected:
+        return correct(title, f"concatenated, the module outputs {sum(expected)} channels.")
+    if len(answer) != len(expected):
+        return wrong(title, f"{layer} has {len(expected)} branches; give one number for each.")
+    if sorted(answer) == sorted(expected):
+        return wrong(title, "the right numbers, in the wrong order: list them in the order the branches are concatenated.")
+    if sum(answer) == sum(expected):
+        return wrong(title, "the total is right but not the split: look at each branch's own output (dim 1 of its tensor).")
+    return wrong(title, "capture the branches with viz.capture_branches and read dim 1 (channels) of each output.")
+
+
+def check_cam_mass(answer, cam: viz.GradCam, box: Sequence[int]) -> bool | None:
+    """Exercise 2: the fraction of ``cam.heatmap``'s mass inside ``box`` = (x0, y0, x1, y1)."""
+    heat = cam.heatmap.detach().float()
+    x0, y0, x1, y1 = (int(v) for v in box)
+    expected = viz.cam_mass_in_box(heat, box)
+    total = float(heat.sum())
+    mistakes = {
+        float(heat[x0:x1, y0:y1].sum()) / total: "rows come first in an image tensor: index heatmap[y0:y1, x0:x1], not [x0:x1, y0:y1].",
+        float(heat[y0:y1, x0:x1].sum()): "that is the mass inside the box; divide by the map's total mass to get a fraction.",
+        float(heat[y0:y1 + 1, x0:x1 + 1].sum()) / total: "x1 and y1 are exclusive (as in Python slicing): do not add 1.",
+        ((x1 - x0) * (y1 - y0)) / heat.numel(): "that is the box's share of the image AREA, the score of a uniform map, not of this one.",
+    }
+    return check_number(
+        answer, expected, title="Exercise 2 (Grad-CAM mass in the box)",
+        confirm=f"{100 * expected:.0f}% of the map lies on the object, whose box covers "
+                f"{100 * (x1 - x0) * (y1 - y0) / heat.numel():.0f}% of the image.",
+        hint="sum the heat map inside the box and divide by its sum over the whole image.",
+        mistakes=mistakes, rel_tol=1e-3, integer=False,
+    )
+
+
+SANITY_OPTIONS = {
+    "A": "the map stays nearly the same when the weights are randomized",
+    "B": "the map changes clearly when the weights are randomized",
+    "C": "the map becomes zero everywhere when the weights are randomized",
+}
+
+
+def check_sanity_verdict(answer) -> bool | None:
+    """Exercise 3: which outcome of the randomization test means the explanation depends on the model?"""
+    title = "Exercise 3 (the randomization test)"
+    if answer is None:
+        return not_attempted(title)
+    choice = str(answer).strip().upper()
+    if choice not in SANITY_OPTIONS:
+        return wrong(title, f"answer with one letter: {', '.join(SANITY_OPTIONS)}.")
+    if choice == "B":
+        return correct(title, "an explanation that survives destroying what the model learned explains the input, not the model.")
+    if choice == "A":
+        return wrong(title, "if the map does not change when everything learned is destroyed, what could it be explaining?")
+    return wrong(title, "a random network still has gradients and activations, so Grad-CAM still draws a map; ask how it compares.")
