@@ -16,8 +16,9 @@ keeps the branches addressable, so each branch can be shown on its own.
 * **Sanity check** (Adebayo et al., 2018, "Sanity Checks for Saliency Maps",
   section 3, model parameter randomization test): :func:`randomize_weights`,
   :func:`randomization_sanity_check`, :func:`plot_sanity_check`, and the
-  localization metric :func:`cam_mass_in_box` (the "energy-based pointing game"
-  of Wang et al., 2020, Score-CAM, section 5.2).
+  localization metrics :func:`cam_mass_in_box` (the "energy-based pointing game"
+  of Wang et al., 2020, Score-CAM, section 5.2) and :func:`cam_peak_in_box` (the
+  pointing game of Zhang et al., 2016).
 * **Filters** - :func:`first_layer_filters`, :func:`plot_first_layer_filters`.
 * **The lesson-07 widget** - :func:`seeing_inside_choices` (the pure logic: which
   layers and views a choice of model allows), :func:`render_seeing_inside`
@@ -56,6 +57,7 @@ __all__ = [
     "VIEWS",
     "branch_layer_names",
     "cam_mass_in_box",
+    "cam_peak_in_box",
     "capture_activations",
     "capture_branches",
     "default_cam_layer",
@@ -529,12 +531,22 @@ class GradCam:
         return f"{self.layer} / {self.branch}" if self.branch else self.layer
 
 
-def default_cam_layer(model: nn.Module, x: Tensor) -> str:
-    """The last ``feature_info`` stage whose output is still at least 2 x 2 for ``x``.
+#: A Grad-CAM map is only as fine as its layer: the default layer has at least this many
+#: cells a side (GoogLeNet's last stage at 224 px is 7 x 7; a 3 x 3 map can only name a ninth).
+MIN_CAM_GRID = 6
 
-    Grad-CAM's usual choice (Selvaraju et al., 2017, section 3: the last
-    convolutional layer, "the best compromise between high-level semantics and
-    detailed spatial information"); a 1 x 1 map could only say "everywhere".
+
+def default_cam_layer(model: nn.Module, x: Tensor) -> str:
+    """The layer Grad-CAM uses when none is given: the last stage still at least 6 x 6 for ``x``.
+
+    Grad-CAM's usual choice is the last convolutional stage (Selvaraju et al.,
+    2017, section 3: "the best compromise between high-level semantics and
+    detailed spatial information"). That holds at the reference input sizes (7 x 7
+    for GoogLeNet at 224, 8 x 8 for Inception v3 at 299), but at the mini models'
+    48 px the last stage is 2 x 2 or 3 x 3, too coarse to point at an object, so
+    the default is the last ``feature_info`` stage of at least
+    :data:`MIN_CAM_GRID` cells a side. If none is that fine, the last stage with
+    any spatial grid (at least 2 x 2) is used; a 1 x 1 map could only say "everywhere".
     """
     x = _as_batch(model, x)
     names = layer_names(model)
@@ -543,14 +555,15 @@ def default_cam_layer(model: nn.Module, x: Tensor) -> str:
 
 
 def _last_spatial_stage(model: nn.Module, x: Tensor, names: Sequence[str], outputs: Mapping[str, object]) -> str:
-    spatial = [n for n in names if isinstance(outputs.get(n), Tensor) and outputs[n].dim() == 4
-               and min(outputs[n].shape[-2:]) >= 2]
+    grid = {n: min(outputs[n].shape[-2:]) for n in names if isinstance(outputs.get(n), Tensor) and outputs[n].dim() == 4}
+    fine = [n for n in grid if grid[n] >= MIN_CAM_GRID]
+    spatial = [n for n in grid if grid[n] >= 2]
     if not spatial:
         raise ValueError(
             f"No stage of {_model_name(model)} keeps a spatial grid of at least 2x2 for an input of "
             f"{x.shape[-2]}x{x.shape[-1]} pixels, so Grad-CAM has nowhere to point. Use a larger image."
         )
-    return spatial[-1]
+    return (fine or spatial)[-1]
 
 
 def _check_target(model: nn.Module, logits: Tensor, target) -> int:
@@ -598,7 +611,7 @@ def grad_cam(model: nn.Module, x: Tensor, target: int | None = None, layer: str 
         x: one image as the model takes it, C x H x W or 1 x C x H x W.
         target: the class index to explain; None explains the model's prediction.
         layer: a ``feature_info`` stage or any submodule name with a spatial output;
-            None picks :func:`default_cam_layer` (the last stage still >= 2x2).
+            None picks :func:`default_cam_layer` (the last stage still >= 6x6).
         image: the image to draw under the map (values in [0, 1]); default: ``x``
             un-normalized with ``model.preprocess``.
 
@@ -683,7 +696,10 @@ def plot_grad_cam(cam: GradCam, ax=None, class_names: Sequence[str] | None = Non
         text += "\n(zero everywhere: no positive evidence here)"
     if box is not None:
         _draw_box(ax, box)
-        text += f"\n{100 * cam_mass_in_box(cam.heatmap, box):.0f}% of the map inside the box"
+        share = cam_mass_in_box(cam.heatmap, box)
+        if not math.isnan(share):
+            peak = "inside" if cam_peak_in_box(cam.heatmap, box) else "outside"
+            text += f"\n{100 * share:.0f}% of the map in the box, peak {peak}"
     ax.set_title(text, fontsize=9)
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     cbar.set_label("Grad-CAM, relative to its maximum", fontsize=8)
@@ -774,6 +790,22 @@ def cam_mass_in_box(heatmap: Tensor, box: Sequence[int]) -> float:
     if total <= 0:
         return float("nan")
     return float(heatmap[y0:y1, x0:x1].sum()) / total
+
+
+def cam_peak_in_box(heatmap: Tensor, box: Sequence[int]) -> bool:
+    """Whether the map's maximum lies inside the box: the pointing game
+    (Zhang et al., 2016, "Top-down Neural Attention by Excitation Backprop", section 5.1).
+
+    ``box`` as in :func:`cam_mass_in_box`. A map that is zero everywhere points
+    nowhere: False.
+    """
+    heatmap = heatmap.detach().float()
+    cam_mass_in_box(heatmap, box)  # same checks of shapes and box
+    if float(heatmap.max()) <= 0:
+        return False
+    y, x = divmod(int(heatmap.argmax()), heatmap.shape[1])
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return x0 <= x < x1 and y0 <= y < y1
 
 
 def _average_ranks(v: Tensor) -> Tensor:
