@@ -612,19 +612,24 @@ def _localization(model: nn.Module, layer: str | None, n_images: int) -> dict[st
 
 
 def test_grad_cam_finds_the_object_and_loses_it_after_weight_randomization():
-    """The shipped mini GoogLeNet, its default Grad-CAM layer, 40 embedded test images.
+    """The shipped mini GoogLeNet, its default Grad-CAM layer (inception4e, 6x6 at 48 px), 100 test images.
 
-    See _localization for the metrics. Measured on data/checkpoints/mini_googlenet.pt:
-    see MEASURED below; the bounds leave a margin for a retrained checkpoint.
+    Measured on data/checkpoints/mini_googlenet.pt (96.05% test accuracy), see _localization:
+    peak in the box 0.81 trained vs 0.07 randomized; mass in the box 0.315 trained vs
+    0.131 randomized, chance (uniform map) 0.145; rank correlation trained/randomized 0.05.
+    The mass share is about twice chance but not a majority: a 6x6 map, upsampled,
+    spreads over objects that cover 14% of the image on average. The bounds leave a
+    margin for a retrained checkpoint.
     """
     from course_utils.checkpoints import load_checkpoint
 
     model, _ = load_checkpoint("mini_googlenet")
-    scores = _localization(model, layer=None, n_images=40)
+    scores = _localization(model, layer=None, n_images=100)
     # The peak of the map is on the object for most images; with random weights it is not.
-    assert scores["trained_peak"] >= 0.7, scores
-    assert scores["randomized_peak"] <= 0.3, scores
+    assert scores["trained_peak"] >= 0.65, scores
+    assert scores["randomized_peak"] <= 0.25, scores
     # The mass: well above what a uniform map scores; randomized weights fall back to about chance.
     assert scores["trained_mass"] >= 1.8 * scores["chance"], scores
     assert scores["randomized_mass"] <= scores["chance"] + 0.05, scores
     assert scores["trained_mass"] - scores["randomized_mass"] >= 0.12, scores
+    assert scores["rank_correlation"] <= 0.4, scores  # the maps are largely unrelated
