@@ -316,6 +316,14 @@ def test_default_layer_is_the_last_stage_fine_enough_to_point(model):
     assert viz.default_cam_layer(model, torch.randn(3, 16, 16)) == "block35"
 
 
+def test_default_layer_at_reference_size_is_the_last_stage():
+    """At 224 px GoogLeNet's last stage is 7x7: the paper's choice stands (one forward pass, no gradients)."""
+    net = create_model("googlenet")
+    assert viz.default_cam_layer(net, torch.randn(3, 224, 224)) == "inception5b" == viz.layer_names(net)[-1]
+    mini = create_model("mini_googlenet")  # at 48 px inception5b is 3x3: the 6x6 stage before it
+    assert viz.default_cam_layer(mini, torch.randn(3, 48, 48)) == "inception4e"
+
+
 def test_grad_cam_in_training_mode_uses_eval_and_unwraps_aux(model, x):
     expected = viz.grad_cam(model, x, target=1)
     model.train()
