@@ -20,9 +20,9 @@ def test_fused_model_computes_the_same_without_batchnorm(name):
     assert count_batchnorms(fused) == 0
     assert count_batchnorms(model) == sum(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert not fused.training
-    with torch.no_grad():
-        expected, got = model(x), fused(x)
+    with torch.no_grad():  # features and logits from one pass each (eval: logits = head(features))
         features, fused_features = model.forward_features(x), fused.forward_features(x)
+        expected, got = model.forward_head(features), fused.forward_head(fused_features)
     # He-scaled random weights give outputs well above 0 (so 1e-3 is a real tolerance); deep
     # residual stacks (Xception) can reach 1e6, where float32 rounding alone exceeds 1e-3:
     # there the tolerance is relative to the largest output.

@@ -534,7 +534,7 @@ def inception_resnet_v1(
 
     5 / 10 / 5 residual blocks, 256 / 896 / 1792 channels on the 35 / 17 / 8 grids,
     299 x 299 inputs (at least 75 x 75). No published ImageNet checkpoint exists for it
-    in torchvision or timm; it "roughly matches Inception-v3 in cost" (Section 3.1).
+    in torchvision or timm; its cost is "roughly" that of Inception-v3 (Section 3.2).
 
     Args:
         num_classes: classifier outputs (0 removes the classifier).
