@@ -116,6 +116,16 @@ def _close_figures():
     plt.close("all")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One image at a time through small models: a second thread gains nothing, and when other
+    processes share the two cores, OpenMP's spinning threads make such passes up to 50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def model() -> TinyNet:
     torch.manual_seed(0)
