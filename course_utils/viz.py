@@ -26,7 +26,9 @@ keeps the branches addressable, so each branch can be shown on its own.
 
 Conventions: ``x`` is always what you would pass to ``model(x)`` (normalized,
 ``N x C x H x W`` or one ``C x H x W`` image). Figures are drawn with the image
-un-normalized by ``model.preprocess`` unless ``image=`` (values in [0, 1]) is given.
+un-normalized by ``model.preprocess`` unless ``image=`` (values in [0, 1]) is given:
+pass it when the data was normalized otherwise (the embedded dataset uses its own
+mean and std: ``image=data.denormalize(x)``).
 Every plot function returns its matplotlib Figure; end a notebook cell with
 ``plt.show()``. Models are run in eval mode (running BatchNorm statistics, no
 dropout, plain logits even for models with auxiliary heads) and put back in the
@@ -65,6 +67,7 @@ __all__ = [
     "first_layer_filters",
     "grad_cam",
     "grad_cam_branches",
+    "layer_catalog",
     "layer_names",
     "plot_feature_maps",
     "plot_first_layer_filters",
