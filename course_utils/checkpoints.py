@@ -284,4 +284,23 @@ def load_checkpoint(
     if differences:
         _raise_mismatch(path, metadata, differences, arch)
     model.load_state_dict(state_dict)
+    _set_training_preprocess(model, metadata)
     return model.to(device).eval(), metadata
+
+
+def _set_training_preprocess(model: nn.Module, metadata: Mapping[str, Any]) -> None:
+    """A model trained on the embedded shapes expects that data's normalization and size.
+
+    Preprocessing facts live next to the model (``model.preprocess``), so a
+    checkpoint's model says what it was trained on: the viz helpers use it to
+    draw images un-normalized, a learner to prepare new inputs.
+    """
+    if metadata.get("dataset") != "embedded_shapes" or not hasattr(model, "preprocess"):
+        return
+    from dataclasses import replace
+
+    from .data import DEFAULT_SIZE, EMBEDDED_MEAN, EMBEDDED_STD
+
+    size = int(metadata.get("dataset_kwargs", {}).get("size", DEFAULT_SIZE))
+    model.preprocess = replace(model.preprocess, input_size=(model.preprocess.input_size[0], size, size),
+                               mean=tuple(EMBEDDED_MEAN), std=tuple(EMBEDDED_STD))

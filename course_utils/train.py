@@ -41,7 +41,9 @@ class History:
 
     ``train_time_s`` is the cumulative time spent training (evaluation
     excluded) at the end of each epoch, so ``(train_time_s, val_acc)`` is the
-    time-to-accuracy curve. Accuracies are fractions in [0, 1].
+    time-to-accuracy curve. ``lr`` is the learning rate at the start of each
+    epoch. Accuracies are fractions in [0, 1]; ``val_*`` stay empty without a
+    validation loader.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -415,7 +417,7 @@ def training_throughput(
 #: How the shipped checkpoints were trained (data/make_checkpoints.py) and what
 #: benchmarks/bench_train.py times. A notebook's ``RETRAIN = True`` uses it too.
 EMBEDDED_RECIPE: dict = dict(
-    epochs=4, batch_size=64, optimizer="adamw", lr=4e-3, weight_decay=5e-2, label_smoothing=0.0,
+    epochs=3, batch_size=64, optimizer="adamw", lr=6e-3, weight_decay=5e-2, label_smoothing=0.0,
     schedule="onecycle", grad_clip=None, channels_last=True,
 )
 #: Per-model changes to :data:`EMBEDDED_RECIPE` (none so far: one recipe for the family).
