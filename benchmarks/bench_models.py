@@ -142,13 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     print(f"torch {torch.__version__}, {args.threads} CPU threads, {args.repeats} interleaved rounds, median times")
-    header = f"{'model':<34} {'batch':>5} {'ref ms':>9} {'ours ms':>9} {'ours/ref':>8} {'fused ms':>9} {'ref/fused':>9}"
+    labels = {n: f"{n} ({weight_source(n).library} {weight_source(n).model_name})" for n in names}
+    width = max(len(label) for label in labels.values())
+    header = (
+        f"{'model':<{width}} {'batch':>5} {'ref ms':>9} {'ours ms':>9} {'ours/ref':>8} {'fused ms':>9} {'ref/fused':>9}"
+    )
     print(header)
     print("-" * len(header))
     failures = []
     for name in names:
         reference, ours, fused, size = build_trio(name)
-        label = f"{name} ({weight_source(name).library} {weight_source(name).model_name})"
+        label = labels[name]
         for batch in args.batch_sizes:
             x = torch.randn(batch, 3, size, size)
             check_same_function(reference, ours, fused, x)
@@ -162,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
                 failures.append(f"{name} batch {batch}: ref/fused = {fused_speedup:.2f} < {FUSED_BUDGET}")
                 marks += " <- fused budget"
             print(
-                f"{label:<34} {batch:>5} {t['ref'] * 1e3:>9.1f} {t['ours'] * 1e3:>9.1f} {eager_ratio:>8.2f} "
+                f"{label:<{width}} {batch:>5} {t['ref'] * 1e3:>9.1f} {t['ours'] * 1e3:>9.1f} {eager_ratio:>8.2f} "
                 f"{t['fused'] * 1e3:>9.1f} {fused_speedup:>9.2f}{marks}",
                 flush=True,
             )
