@@ -1,5 +1,4 @@
 """GoogLeNet (lesson 02): torchvision equivalence, the paper's Table 1, the mini variant, errors."""
-import math
 
 import pytest
 import torch
@@ -17,24 +16,7 @@ from course_utils.models.googlenet import (
     scale_channels,
 )
 from course_utils.models.registry import weight_source
-
-
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Random weights AND BatchNorm statistics/affines, so that a wrong mapping cannot pass."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                fan_in = m.weight[0].numel()
-                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_in))
-                if m.bias is not None:
-                    m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
-            elif isinstance(m, nn.BatchNorm2d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.2)
-                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.2)
-    return model
+from zoo_helpers import randomize_
 
 
 def tv_googlenet(**kwargs) -> nn.Module:
