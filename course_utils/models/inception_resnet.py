@@ -235,7 +235,8 @@ class _ResidualInception(MultiBranch):
     def forward(self, x: Tensor) -> Tensor:
         mixed = torch.cat(list(self.forward_branches(x).values()), 1)  # N x 128 x 35 x 35 (v2 Block35)
         residual = self.up(mixed)  # N x 320 x 35 x 35: back to the input width, linear
-        return self.relu(x + self.scale * residual)  # N x 320 x 35 x 35
+        # x + scale * residual, computed in one pass over the tensors (add's alpha argument)
+        return self.relu(torch.add(x, residual, alpha=self.scale))  # N x 320 x 35 x 35
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}"
