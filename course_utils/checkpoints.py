@@ -179,6 +179,14 @@ def read_checkpoint(path_or_name: str | os.PathLike) -> tuple[dict[str, Tensor],
         "Re-create it with `python data/make_checkpoints.py`, or restore the shipped file with "
         f"`git checkout -- {path}`."
     )
+    # torch.save writes a zip archive. Checking that first makes every damaged file fail
+    # the same way: random bytes fed to torch.load's legacy (non-zip) reader can raise
+    # almost anything, from UnpicklingError to KeyError, depending on the bytes.
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path} ({path.stat().st_size:,} bytes) is corrupted or truncated and cannot be loaded "
+            f"(it is not the zip archive torch.save writes). {fix}"
+        )
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
