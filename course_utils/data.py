@@ -118,7 +118,7 @@ def _check_split(split: str) -> None:
 
 
 def _sample_parameters(rng: np.random.Generator, n: int, size: int) -> dict[str, np.ndarray]:
-    """Draw everything random about ``n`` images up front (so chunking cannot change it)."""
+    """Draw everything random about ``n`` images (one block) up front."""
     f32 = np.float32
     labels = rng.permutation(np.arange(n) % NUM_CLASSES)  # balanced classes, shuffled
     lo, hi = RADIUS_RANGE
@@ -225,7 +225,7 @@ _SDFS: tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], ...] = (
 assert len(_SDFS) == NUM_CLASSES
 
 
-def _render_chunk(p: dict[str, np.ndarray], size: int, rng: np.random.Generator) -> ShapeArrays:
+def _render_block(p: dict[str, np.ndarray], size: int, rng: np.random.Generator) -> ShapeArrays:
     """Render the images whose parameters are ``p`` (all arrays of length B)."""
     n = len(p["labels"])
     xs = (np.arange(size, dtype=np.float32) + 0.5)  # pixel centres
@@ -297,7 +297,7 @@ def generate_shapes(n: int, seed: int = 0, size: int = DEFAULT_SIZE, split: str 
     for b in range(-(-n // BLOCK)):  # ceil(n / BLOCK)
         rng = np.random.default_rng(np.random.SeedSequence([seed, _SPLIT_STREAM[split], GENERATOR_VERSION, b]))
         params = _sample_parameters(rng, BLOCK, size)
-        blocks.append(_render_chunk(params, size, rng))  # the whole block, so the noise never depends on n
+        blocks.append(_render_block(params, size, rng))  # the whole block, so the noise never depends on n
     return ShapeArrays(*(np.concatenate(a)[:n] for a in zip(*blocks)))
 
 

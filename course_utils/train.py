@@ -420,8 +420,15 @@ EMBEDDED_RECIPE: dict = dict(
     epochs=3, batch_size=64, optimizer="adamw", lr=6e-3, weight_decay=5e-2, label_smoothing=0.0,
     schedule="onecycle", grad_clip=None, channels_last=True,
 )
-#: Per-model changes to :data:`EMBEDDED_RECIPE` (none so far: one recipe for the family).
-RECIPE_OVERRIDES: dict[str, dict] = {}
+#: Per-model changes to :data:`EMBEDDED_RECIPE`. Three epochs are what mini_googlenet
+#: needs for 90% within the 2-minute budget; these three networks start learning
+#: later (after 3 epochs: Inception v3 43%, Inception-ResNet-v1 83%, Xception 84%
+#: test accuracy) and get 6.
+RECIPE_OVERRIDES: dict[str, dict] = {
+    "mini_inception_v3": {"epochs": 6},
+    "mini_inception_resnet_v1": {"epochs": 6},
+    "mini_xception": {"epochs": 6},
+}
 #: The dataset seed of the recipe: the training seed varies, the data does not.
 DATASET_SEED = 0
 

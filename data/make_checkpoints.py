@@ -69,6 +69,8 @@ def train_and_save(name: str, seed: int, progress: bool) -> dict:
         "epochs": len(history.epoch),
         "train_images_per_s": round(sum(history.images_per_s) / len(history.images_per_s), 1),
         "file_bytes": path.stat().st_size,
+        # Other programs on the machine slow training down: the load says whether they did.
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
     print(f"{name}: test {100 * accuracy:.2f}% (float32 {100 * float32_accuracy:.2f}%), "
           f"{row['train_time_s']:.0f} s training, {row['file_bytes'] / 2**20:.2f} MiB "
@@ -82,18 +84,21 @@ def write_summary(rows: dict[str, dict]) -> None:
                "checkpoints": [rows[k] for k in sorted(rows)]}
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [
-        "| model | params | test accuracy | training time | epochs | train images/s | file |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| model | params | test accuracy | training time | epochs | train images/s | file | load average |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in summary["checkpoints"]:
         lines.append(
             f"| {r['arch']} | {r['params']:,} | {100 * r['test_accuracy']:.2f}% | {r['train_time_s']:.0f} s | "
-            f"{r['epochs']} | {r['train_images_per_s']:.0f} | {r['file_bytes'] / 2**20:.2f} MiB |"
+            f"{r['epochs']} | {r['train_images_per_s']:.0f} | {r['file_bytes'] / 2**20:.2f} MiB | "
+            f"{r.get('load_average_1min', float('nan')):.1f} |"
         )
     total = sum(r["file_bytes"] for r in summary["checkpoints"])
     lines += ["", f"Embedded dataset v{GENERATOR_VERSION} (seed {DATASET_SEED}, {DEFAULT_SIZE} px), test split of "
               f"2,000 images; {runtime['threads']} CPU threads ({runtime['cpu']}), torch {runtime['torch']}. "
-              f"Checkpoints total {total / 2**20:.2f} MiB."]
+              f"Checkpoints total {total / 2**20:.2f} MiB. Load average: the machine's 1-minute load when "
+              "the model finished (about 2 means the 2 cores were busy with this training alone; more means "
+              "other programs slowed it down)."]
     (OUT / "summary.md").write_text("\n".join(lines) + "\n")
 
 
