@@ -179,3 +179,45 @@ def test_torchvision_cache_hit_loads_through_torchvision(name, no_network, empty
         {k: v for k, v in reference.state_dict().items() if k in built.state_dict()}, strict=True
     )
     _assert_loaded(model, source.convert(built.state_dict()))
+
+
+@pytest.mark.parametrize("name", ["googlenet", "inception_v3"])
+def test_auxiliary_heads_follow_the_model_not_the_checkpoint(name, no_network, empty_caches):
+    """aux_logits flipped from the default: published aux heads dropped, or new ones kept fresh."""
+    source = weight_source(name)
+    location = locate_weights(source)
+    torch.manual_seed(0)
+    reference = torchvision.models.get_model(source.model_name, weights=None, aux_logits=True, init_weights=False)
+    location.cache_path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), location.cache_path)
+    built = torchvision.models.get_model(source.model_name, weights=None, init_weights=False, **source.reference_kwargs)
+    built.load_state_dict({k: v for k, v in reference.state_dict().items() if k in built.state_dict()})
+    published = source.convert(built.state_dict())  # what our default build loads
+
+    default_aux = create_model(name).aux_logits
+    torch.manual_seed(1)
+    fresh = create_model(name, aux_logits=not default_aux).state_dict()
+    torch.manual_seed(1)
+    model = create_model(name, pretrained=True, aux_logits=not default_aux)
+    aux_prefixes = tuple(f"{n}." for n in model.aux_head_names)
+    own = model.state_dict()
+    trunk = {k: v for k, v in published.items() if not k.startswith(aux_prefixes)}
+    for key, value in trunk.items():
+        assert torch.equal(own[key], value), key
+    aux_keys = [k for k in own if k.startswith(aux_prefixes)]
+    if default_aux:  # inception_v3: built without AuxLogits, the published head is left out
+        assert aux_keys == [] and len(published) > len(trunk)
+    else:  # googlenet: torchvision publishes no aux heads, ours stay as initialised
+        assert aux_keys and all(torch.equal(own[k], fresh[k]) for k in aux_keys)
+    model.eval()
+    assert model(torch.randn(1, 3, *model.preprocess.input_size[1:])).shape == (1, 1000)
+
+
+def test_the_connectivity_probe_survives_any_failure(monkeypatch):
+    """A probe that fails with something other than OSError still answers "unreachable"."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("not an OSError")
+
+    monkeypatch.setattr(socket, "create_connection", broken)
+    assert pretrained._reachable("example.invalid", 443, timeout=0.5) is False

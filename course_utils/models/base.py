@@ -130,9 +130,12 @@ class CourseModel(nn.Module):
         for aux in self.aux_heads():
             aux.reset_classifier(num_classes)
 
+    #: Attribute names of the auxiliary classifiers (None when built without them).
+    aux_head_names: tuple[str, ...] = ()
+
     def aux_heads(self) -> list[nn.Module]:
         """Auxiliary classifier modules (empty for models without them)."""
-        return []
+        return [head for name in self.aux_head_names if (head := getattr(self, name)) is not None]
 
     @property
     def feature_names(self) -> list[str]:

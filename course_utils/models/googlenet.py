@@ -294,6 +294,7 @@ class GoogLeNet(CourseModel):
     """
 
     aux_loss_weight = 0.3  # Section 5: the auxiliary losses are added with a discount weight of 0.3
+    aux_head_names = ("aux1", "aux2")  # Figure 3's two side classifiers (on 4a and 4d)
 
     def __init__(
         self,
@@ -405,9 +406,6 @@ class GoogLeNet(CourseModel):
             norm=norm,
             dropout=dropout,
         )
-
-    def aux_heads(self) -> list[nn.Module]:
-        return [a for a in (self.aux1, self.aux2) if a is not None]
 
     def _forward_trunk(self, x: Tensor, with_aux: bool) -> tuple[Tensor, list[Tensor]]:
         """Image -> last feature map, plus the auxiliary logits when ``with_aux``."""

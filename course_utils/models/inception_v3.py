@@ -342,6 +342,7 @@ class InceptionV3(CourseModel):
     # The auxiliary loss weight of Google's released training code (TF-slim's
     # train_image_classifier.py weighs the AuxLogits loss by 0.4).
     aux_loss_weight = 0.4
+    aux_head_names = ("AuxLogits",)
 
     def __init__(
         self,
@@ -417,9 +418,6 @@ class InceptionV3(CourseModel):
     @property
     def aux_logits(self) -> bool:
         return self.AuxLogits is not None
-
-    def aux_heads(self) -> list[nn.Module]:
-        return [self.AuxLogits] if self.AuxLogits is not None else []
 
     def _forward_trunk(self, x: Tensor, with_aux: bool) -> tuple[Tensor, list[Tensor]]:
         """Image -> last feature map, plus the auxiliary logits when ``with_aux``."""

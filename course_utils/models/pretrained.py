@@ -176,7 +176,7 @@ def _reachable(host: str, port: int, timeout: float | None = None) -> bool:
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 result.append(True)
-        except OSError:
+        except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
             result.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)
@@ -231,9 +231,14 @@ def load_pretrained(model: nn.Module, source: WeightSource) -> nn.Module:
     """Load ``source``'s published weights into ``model`` (in place) and return it.
 
     Builds the reference through torchvision/timm with pretrained weights (downloading them
-    once if needed), converts its state dict with ``source.convert`` and loads it strictly.
-    A model built with a different ``num_classes`` gets every weight except its freshly
-    initialised classifier (transfer learning, lesson 08).
+    once if needed), converts its state dict with ``source.convert`` and loads it strictly, with two
+    exceptions that only concern heads:
+
+    - a model built with a different ``num_classes`` gets every weight except its freshly
+      initialised classifiers (transfer learning, lesson 08);
+    - auxiliary classifiers follow the model: built without them (``aux_logits=False``),
+      the published ones are left out; built with them where the published weights have
+      none, they stay freshly initialised (they only train the network, never predict).
 
     Raises:
         PretrainedWeightsError: the weights are not cached and cannot be downloaded (no
@@ -268,17 +273,21 @@ def load_pretrained(model: nn.Module, source: WeightSource) -> nn.Module:
 
     state = source.convert(reference.state_dict())
     own = model.state_dict()
+    aux_prefixes = tuple(f"{name}." for name in getattr(model, "aux_head_names", ()))
+    # Auxiliary heads the model was built without: not weights it lacks, just unused ones.
+    state = {k: v for k, v in state.items() if not (k.startswith(aux_prefixes) and k not in own)}
     mismatched = {k for k in state if k in own and state[k].shape != own[k].shape}
     # A different num_classes only changes the classifier: keep the model's new one.
     skip = mismatched & _classifier_keys(model)
+    may_be_missing = skip | {k for k in own if k.startswith(aux_prefixes)}
     missing, unexpected = [], []
     if not mismatched - skip:
         missing, unexpected = model.load_state_dict({k: v for k, v in state.items() if k not in skip}, strict=False)
-    if mismatched - skip or set(missing) != skip or unexpected:
+    if mismatched - skip or set(missing) - may_be_missing or unexpected:
         raise PretrainedWeightsError(
             f"The converted {location.description} state dict does not fit {model_label}: "
-            f"shape mismatches {sorted(mismatched - skip)[:5]}, missing {sorted(set(missing) - skip)[:5]}, "
+            f"shape mismatches {sorted(mismatched - skip)[:5]}, missing {sorted(set(missing) - may_be_missing)[:5]}, "
             f"unexpected {sorted(unexpected)[:5]}. Build the model with its default architecture "
-            "arguments (only num_classes may differ from the pretrained model's)."
+            "arguments (only num_classes and aux_logits may differ from the pretrained model's)."
         )
     return model
