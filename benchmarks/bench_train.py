@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. Images per second of every mini model.
     if not args.skip_throughput:
-        print(f"\n| model | params | train images/s (batch 64) | inference images/s (batch 256) |")
+        print("\n| model | params | train images/s (batch 64) | inference images/s (batch 256) |")
         print("|---|---:|---:|---:|")
         for name in list_models("mini_*"):
             torch.manual_seed(0)

@@ -1,5 +1,4 @@
 """Notebook hygiene: what nbval does not check by itself (see COURSE_PLAN, notebook conventions)."""
-import json
 import re
 import subprocess
 import sys

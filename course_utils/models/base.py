@@ -12,15 +12,15 @@ A model subclass sets, in ``__init__``:
 * ``self.preprocess``: a :class:`PreprocessConfig` (input size, mean/std ...),
 
 and implements ``forward_features(x)`` (image -> last feature map). Models
-with auxiliary classifiers override ``forward`` to return :class:`AuxOutputs`
-in training mode.
+with auxiliary classifiers name them in ``aux_head_names`` and override
+``_forward_trunk(x, with_aux)`` to return the auxiliary logits too; ``forward``
+then returns :class:`AuxOutputs` in training mode.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import torch
 from torch import Tensor, nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -53,6 +53,26 @@ class PreprocessConfig:
     std: tuple[float, float, float] = IMAGENET_STD
     interpolation: str = "bilinear"
     crop_pct: float = 0.875
+
+
+def inception_preprocess(
+    in_chans: int,
+    size: int = 299,
+    min_input_size: int = 75,
+    crop_pct: float = 0.875,
+    interpolation: str = "bicubic",
+) -> PreprocessConfig:
+    """The preprocessing of Google's released Inception checkpoints (v3/v4, Inception-ResNet,
+    Xception, as timm's ``pretrained_cfg`` records it): inputs scaled to [-1, 1]
+    (mean = std = 0.5), bicubic resizing, a ``size`` x ``size`` centre crop."""
+    return PreprocessConfig(
+        input_size=(in_chans, size, size),
+        min_input_size=min_input_size,
+        mean=INCEPTION_MEAN,
+        std=INCEPTION_STD,
+        interpolation=interpolation,
+        crop_pct=crop_pct,
+    )
 
 
 class AuxOutputs(NamedTuple):
@@ -115,9 +135,27 @@ class CourseModel(nn.Module):
         x = self.dropout(x)
         return x if pre_logits else self.fc(x)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _forward_trunk(self, x: Tensor, with_aux: bool) -> tuple[Tensor, list[Tensor]]:
+        """The last feature map, and each auxiliary head's logits when ``with_aux``.
+
+        Models with auxiliary classifiers override this (their ``forward_features`` calls
+        it with ``with_aux=False``); the heads tap the trunk part-way through.
+        """
+        return self.forward_features(x), []
+
+    def check_aux_input(self, x: Tensor) -> None:
+        """Raise ValueError when the auxiliary heads cannot train on ``x`` (none by default)."""
+
+    def forward(self, x: Tensor) -> Tensor | AuxOutputs:
+        """Logits; in training mode with auxiliary heads, ``AuxOutputs(logits, aux_logits)``."""
         self.check_input(x)
-        return self.forward_head(self.forward_features(x))
+        with_aux = self.training and bool(self.aux_heads())
+        if with_aux:
+            self.check_aux_input(x)  # before the forward pass, not deep inside a head
+        features, aux = self._forward_trunk(x, with_aux)
+        logits = self.forward_head(features)
+        # N x num_classes
+        return AuxOutputs(logits, tuple(aux)) if with_aux else logits
 
     def get_classifier(self) -> nn.Module:
         return self.fc

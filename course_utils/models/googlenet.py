@@ -37,7 +37,6 @@ from torch import Tensor, nn
 from .base import (
     INCEPTION_MEAN,
     INCEPTION_STD,
-    AuxOutputs,
     CourseModel,
     FeatureInfo,
     GlobalAvgPool,
@@ -456,15 +455,6 @@ class GoogLeNet(CourseModel):
     def forward_features(self, x: Tensor) -> Tensor:
         """Image batch -> the last feature map (N x 1024 x 7 x 7 at 224 x 224)."""
         return self._forward_trunk(x, with_aux=False)[0]
-
-    def forward(self, x: Tensor) -> Tensor | AuxOutputs:
-        """Logits; in training mode with auxiliary heads, ``AuxOutputs(logits, (aux1, aux2))``."""
-        self.check_input(x)
-        with_aux = self.training and self.aux1 is not None
-        features, aux = self._forward_trunk(x, with_aux)
-        logits = self.forward_head(features)
-        # N x num_classes
-        return AuxOutputs(logits, tuple(aux)) if with_aux else logits
 
 
 # ---------------------------------------------------------------------------

@@ -59,11 +59,11 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
 from .inception_v4 import (
+    InceptionA,
     ReductionA,
-    _avg_pool,
     _mini_preprocess,
     check_common_args,
     check_repeats,
@@ -153,37 +153,18 @@ class InceptionResNetV1Stem(nn.Sequential):
         self.out_channels = out_channels
 
 
-class Mixed5b(MultiBranch):
+class Mixed5b(InceptionA):
     """TF-slim's last stem block of Inception-ResNet-v2 (not in the paper): 192 -> 320 channels.
 
-    The Inception-A block of Inception-v3 (Mixed_5b there), 5x5 branch included.
+    The Inception-A block of Inception-v3 (Mixed_5b there), 5x5 branch included: Inception-v4's
+    :class:`InceptionA` with a 5x5 instead of a 3x3 in ``branch1``. Shipped widths
+    (``V2_MIXED_5B``): N x 192 x 35 x 35 in; branches 96, 64 (the 5x5), 96 and 64 channels.
     """
 
     def __init__(
         self, in_channels: int, ch1x1: int, ch5x5red: int, ch5x5: int, ch3x3dbl_red: int, ch3x3dbl: int, pool_proj: int
     ) -> None:
-        super().__init__()
-        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_channels, ch5x5red, 1),
-            BasicConv2d(ch5x5red, ch5x5, 5, padding=2),
-        )
-        self.branch2 = nn.Sequential(
-            BasicConv2d(in_channels, ch3x3dbl_red, 1),
-            BasicConv2d(ch3x3dbl_red, ch3x3dbl, 3, padding=1),
-            BasicConv2d(ch3x3dbl, ch3x3dbl, 3, padding=1),
-        )
-        self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
-        self.out_channels = ch1x1 + ch5x5 + ch3x3dbl + pool_proj
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 192 x 35 x 35 in
-        return {
-            "branch0": self.branch0(x),  # N x 96 x 35 x 35
-            "branch1": self.branch1(x),  # N x 64 x 35 x 35
-            "branch2": self.branch2(x),  # N x 96 x 35 x 35
-            "branch3": self.branch3(x),  # N x 64 x 35 x 35
-        }
+        super().__init__(in_channels, ch1x1, ch5x5red, ch5x5, ch3x3dbl_red, ch3x3dbl, pool_proj, branch1_kernel=5)
 
 
 class InceptionResNetV2Stem(nn.Module):
@@ -283,11 +264,44 @@ class Block35(_ResidualInception):
         }
 
 
-class Block17(_ResidualInception):
+class _FactorizedResidual(_ResidualInception):
+    """Inception-ResNet-B and -C: 1x1 (``ch1x1``) | 1x1 (``chred``) -> 1xn -> nx1 (``chnxn``).
+
+    The n x n convolution factorized into 1 x n then n x 1 (Inception v3's Figure 6), with
+    ``n = kernel``: 7 for -B (:class:`Block17`), 3 for -C (:class:`Block8`).
+    """
+
+    kernel: int
+
+    def __init__(
+        self, in_channels: int, ch1x1: int, chred: int, chnxn: Sequence[int], scale: float, activate: bool
+    ) -> None:
+        super().__init__()
+        c1, c2 = chnxn
+        n, pad = self.kernel, self.kernel // 2
+        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
+        self.branch1 = nn.Sequential(
+            BasicConv2d(in_channels, chred, 1),
+            BasicConv2d(chred, c1, (1, n), padding=(0, pad)),
+            BasicConv2d(c1, c2, (n, 1), padding=(pad, 0)),
+        )
+        self._finish(in_channels, ch1x1 + c2, scale, activate)
+
+    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
+        # Block17: N x 1088 x 17 x 17 in (shipped v2; v1: 896); Block8: N x 2080 x 8 x 8 (v1: 1792)
+        return {
+            "branch0": self.branch0(x),  # Block17: N x 192 x 17 x 17 (v1: 128); Block8: N x 192 x 8 x 8
+            "branch1": self.branch1(x),  # Block17: N x 192 x 17 x 17 (v1: 128); Block8: N x 256 x 8 x 8 (v1: 192)
+        }
+
+
+class Block17(_FactorizedResidual):
     """Inception-ResNet-B (17 x 17 grid): Figure 11 (v1) and Figure 17 (v2).
 
     Branches: 1x1 (``ch1x1``) | 1x1 (``ch7x7red``) -> 1x7 -> 7x1 (``ch7x7``: the two outputs).
     """
+
+    kernel = 7
 
     def __init__(
         self,
@@ -298,29 +312,16 @@ class Block17(_ResidualInception):
         scale: float = RESIDUAL_SCALES[1],
         activate: bool = True,
     ) -> None:
-        super().__init__()
-        c1, c2 = ch7x7
-        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_channels, ch7x7red, 1),
-            BasicConv2d(ch7x7red, c1, (1, 7), padding=(0, 3)),
-            BasicConv2d(c1, c2, (7, 1), padding=(3, 0)),
-        )
-        self._finish(in_channels, ch1x1 + c2, scale, activate)
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 1088 x 17 x 17 in (shipped v2; v1: 896)
-        return {
-            "branch0": self.branch0(x),  # N x 192 x 17 x 17 (v1: 128)
-            "branch1": self.branch1(x),  # N x 192 x 17 x 17 (v1: 128)
-        }
+        super().__init__(in_channels, ch1x1, ch7x7red, ch7x7, scale, activate)
 
 
-class Block8(_ResidualInception):
+class Block8(_FactorizedResidual):
     """Inception-ResNet-C (8 x 8 grid): Figure 13 (v1) and Figure 19 (v2).
 
     Branches: 1x1 (``ch1x1``) | 1x1 (``ch3x3red``) -> 1x3 -> 3x1 (``ch3x3``: the two outputs).
     """
+
+    kernel = 3
 
     def __init__(
         self,
@@ -331,22 +332,7 @@ class Block8(_ResidualInception):
         scale: float = RESIDUAL_SCALES[2],
         activate: bool = True,
     ) -> None:
-        super().__init__()
-        c1, c2 = ch3x3
-        self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
-        self.branch1 = nn.Sequential(
-            BasicConv2d(in_channels, ch3x3red, 1),
-            BasicConv2d(ch3x3red, c1, (1, 3), padding=(0, 1)),
-            BasicConv2d(c1, c2, (3, 1), padding=(1, 0)),
-        )
-        self._finish(in_channels, ch1x1 + c2, scale, activate)
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 2080 x 8 x 8 in (shipped v2; v1: 1792)
-        return {
-            "branch0": self.branch0(x),  # N x 192 x 8 x 8
-            "branch1": self.branch1(x),  # N x 256 x 8 x 8 (v1: 192)
-        }
+        super().__init__(in_channels, ch1x1, ch3x3red, ch3x3, scale, activate)
 
 
 class InceptionResNetReductionB(MultiBranch):
@@ -485,17 +471,6 @@ def _check_scales(scales) -> tuple[float, ...]:
     return tuple(float(s) for s in values)
 
 
-def _preprocess(in_chans: int, crop_pct: float) -> PreprocessConfig:
-    return PreprocessConfig(
-        input_size=(in_chans, 299, 299),
-        min_input_size=75,
-        mean=INCEPTION_MEAN,
-        std=INCEPTION_STD,
-        interpolation="bicubic",
-        crop_pct=crop_pct,
-    )
-
-
 def _v1_tables(width_mult: float = 1.0) -> dict[str, dict]:
     paper = dict(
         block35=V1_BLOCK35,
@@ -556,7 +531,7 @@ def inception_resnet_v1(
         final_conv=None,
         num_classes=num_classes,
         drop_rate=drop_rate,
-        preprocess=_preprocess(in_chans, crop_pct=0.875),
+        preprocess=inception_preprocess(in_chans, crop_pct=0.875),
         in_chans=in_chans,
     )
 
@@ -595,7 +570,7 @@ def inception_resnet_v2(
         final_conv=1536,
         num_classes=num_classes,
         drop_rate=drop_rate,
-        preprocess=_preprocess(in_chans, crop_pct=0.8975),
+        preprocess=inception_preprocess(in_chans, crop_pct=0.8975),
         in_chans=in_chans,
     )
 

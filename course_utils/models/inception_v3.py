@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import INCEPTION_MEAN, INCEPTION_STD, AuxOutputs, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
 from .base import _check_num_classes
 from .blocks import BasicConv2d, MultiBranch
 from .googlenet import (
@@ -467,22 +467,14 @@ class InceptionV3(CourseModel):
         """Image batch -> the last feature map (N x 2048 x 8 x 8 at 299 x 299)."""
         return self._forward_trunk(x, with_aux=False)[0]
 
-    def forward(self, x: Tensor) -> Tensor | AuxOutputs:
-        """Logits; in training mode with the auxiliary head, ``AuxOutputs(logits, (aux,))``."""
-        self.check_input(x)
-        with_aux = self.training and self.AuxLogits is not None
-        if with_aux and self.min_aux_input_size and min(x.shape[-2:]) < self.min_aux_input_size:
-            # Fail before the forward pass rather than inside the auxiliary head.
+    def check_aux_input(self, x: Tensor) -> None:
+        if self.min_aux_input_size and min(x.shape[-2:]) < self.min_aux_input_size:
             raise ValueError(
                 f"Training Inception v3 with its auxiliary classifier needs inputs of at least "
                 f"{self.min_aux_input_size}x{self.min_aux_input_size} (the head pools Mixed_6e's 17x17 map 5x5/3 "
                 f"and applies a 5x5 conv), got {x.shape[-2]}x{x.shape[-1]}. Resize to 299x299, build the model "
                 "with aux_logits=False, or call model.eval() for inference."
             )
-        features, aux = self._forward_trunk(x, with_aux)
-        logits = self.forward_head(features)
-        # N x num_classes
-        return AuxOutputs(logits, tuple(aux)) if with_aux else logits
 
 
 # ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
-from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
 from .registry import WeightSource, register_model, register_weights
 
@@ -175,16 +175,25 @@ class InceptionA(MultiBranch):
     Args follow the figure's columns: ``ch1x1`` (1x1 branch), ``ch3x3red`` -> ``ch3x3``
     (1x1 reduction then 3x3), ``ch3x3dbl_red`` -> ``ch3x3dbl`` (1x1 then two 3x3s),
     ``pool_proj`` (average pool then 1x1). Output: the four branches concatenated.
+    ``branch1_kernel`` is 3 here; Inception-ResNet-v2's ``Mixed5b`` is this block with 5.
     """
 
     def __init__(
-        self, in_channels: int, ch1x1: int, ch3x3red: int, ch3x3: int, ch3x3dbl_red: int, ch3x3dbl: int, pool_proj: int
+        self,
+        in_channels: int,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch3x3dbl_red: int,
+        ch3x3dbl: int,
+        pool_proj: int,
+        branch1_kernel: int = 3,
     ) -> None:
         super().__init__()
         self.branch0 = BasicConv2d(in_channels, ch1x1, 1)
         self.branch1 = nn.Sequential(
             BasicConv2d(in_channels, ch3x3red, 1),
-            BasicConv2d(ch3x3red, ch3x3, 3, padding=1),
+            BasicConv2d(ch3x3red, ch3x3, branch1_kernel, padding=branch1_kernel // 2),
         )
         self.branch2 = nn.Sequential(
             BasicConv2d(in_channels, ch3x3dbl_red, 1),
@@ -540,14 +549,7 @@ def inception_v4(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 
         repeats=REPEATS,
         num_classes=num_classes,
         drop_rate=drop_rate,
-        preprocess=PreprocessConfig(
-            input_size=(in_chans, 299, 299),
-            min_input_size=75,
-            mean=INCEPTION_MEAN,
-            std=INCEPTION_STD,
-            interpolation="bicubic",
-            crop_pct=0.875,
-        ),
+        preprocess=inception_preprocess(in_chans, min_input_size=75, crop_pct=0.875),
         in_chans=in_chans,
     )
 
@@ -585,14 +587,7 @@ def mini_inception_v4(
 
 
 def _mini_preprocess(in_chans: int) -> PreprocessConfig:
-    return PreprocessConfig(
-        input_size=(in_chans, 48, 48),
-        min_input_size=32,
-        mean=INCEPTION_MEAN,
-        std=INCEPTION_STD,
-        interpolation="bilinear",
-        crop_pct=1.0,
-    )
+    return inception_preprocess(in_chans, size=48, min_input_size=32, crop_pct=1.0, interpolation="bilinear")
 
 
 # --- timm weights -----------------------------------------------------------------------

@@ -31,7 +31,7 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
+from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d
 from .inception_v4 import _mini_preprocess, check_common_args, check_width_mult
 from .registry import WeightSource, register_model, register_weights
@@ -268,14 +268,7 @@ def xception(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.5)
         stem_padding=0,
         num_classes=num_classes,
         drop_rate=drop_rate,
-        preprocess=PreprocessConfig(
-            input_size=(in_chans, 299, 299),
-            min_input_size=71,
-            mean=INCEPTION_MEAN,
-            std=INCEPTION_STD,
-            interpolation="bicubic",
-            crop_pct=0.8975,
-        ),
+        preprocess=inception_preprocess(in_chans, min_input_size=71, crop_pct=0.8975),
         in_chans=in_chans,
     )
 
