@@ -161,9 +161,8 @@ def test_local_file_for_hub_weights_is_used(no_network, empty_caches):
     _assert_loaded(model, state)
 
 
-@pytest.mark.parametrize("name", [n for n in WEIGHTED if weight_source(n).library == "torchvision"])
-def test_torchvision_cache_hit_loads_through_torchvision(name, no_network, empty_caches):
-    source = weight_source(name)
+def _cache_random_torchvision_weights(source) -> dict:
+    """Put random weights where torchvision's cache looks; return what our default build loads."""
     location = locate_weights(source)
     torch.manual_seed(0)
     # With weights, torchvision's googlenet / inception_v3 builders load a checkpoint that
@@ -172,27 +171,23 @@ def test_torchvision_cache_hit_loads_through_torchvision(name, no_network, empty
     location.cache_path.parent.mkdir(parents=True)
     torch.save(reference.state_dict(), location.cache_path)
     assert Path(locate_weights(source).cached_file) == location.cache_path
-
-    model = create_model(name, pretrained=True)
     built = torchvision.models.get_model(source.model_name, weights=None, init_weights=False, **source.reference_kwargs)
     built.load_state_dict(
         {k: v for k, v in reference.state_dict().items() if k in built.state_dict()}, strict=True
     )
-    _assert_loaded(model, source.convert(built.state_dict()))
+    return source.convert(built.state_dict())
+
+
+@pytest.mark.parametrize("name", [n for n in WEIGHTED if weight_source(n).library == "torchvision"])
+def test_torchvision_cache_hit_loads_through_torchvision(name, no_network, empty_caches):
+    published = _cache_random_torchvision_weights(weight_source(name))
+    _assert_loaded(create_model(name, pretrained=True), published)
 
 
 @pytest.mark.parametrize("name", ["googlenet", "inception_v3"])
 def test_auxiliary_heads_follow_the_model_not_the_checkpoint(name, no_network, empty_caches):
     """aux_logits flipped from the default: published aux heads dropped, or new ones kept fresh."""
-    source = weight_source(name)
-    location = locate_weights(source)
-    torch.manual_seed(0)
-    reference = torchvision.models.get_model(source.model_name, weights=None, aux_logits=True, init_weights=False)
-    location.cache_path.parent.mkdir(parents=True)
-    torch.save(reference.state_dict(), location.cache_path)
-    built = torchvision.models.get_model(source.model_name, weights=None, init_weights=False, **source.reference_kwargs)
-    built.load_state_dict({k: v for k, v in reference.state_dict().items() if k in built.state_dict()})
-    published = source.convert(built.state_dict())  # what our default build loads
+    published = _cache_random_torchvision_weights(weight_source(name))
 
     default_aux = create_model(name).aux_logits
     torch.manual_seed(1)
