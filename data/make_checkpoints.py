@@ -91,7 +91,7 @@ def write_summary(rows: dict[str, dict]) -> None:
         lines.append(
             f"| {r['arch']} | {r['params']:,} | {100 * r['test_accuracy']:.2f}% | {r['train_time_s']:.0f} s | "
             f"{r['epochs']} | {r['train_images_per_s']:.0f} | {r['file_bytes'] / 2**20:.2f} MiB | "
-            f"{r.get('load_average_1min', float('nan')):.1f} |"
+            + (f"{r['load_average_1min']:.1f} |" if "load_average_1min" in r else "not recorded |")
         )
     total = sum(r["file_bytes"] for r in summary["checkpoints"])
     lines += ["", f"Embedded dataset v{GENERATOR_VERSION} (seed {DATASET_SEED}, {DEFAULT_SIZE} px), test split of "

@@ -13,8 +13,8 @@ from course_utils.models.googlenet import (
     GoogLeNetAux,
     Inception,
     convert_torchvision_googlenet,
-    scale_channels,
 )
+from course_utils.models.args import scale_channels
 from course_utils.models.registry import weight_source
 from zoo_helpers import randomize_
 

@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
+from .args import check_num_classes
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Google's Inception v3/v4/Inception-ResNet/Xception checkpoints scale inputs to [-1, 1].
@@ -162,7 +164,7 @@ class CourseModel(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier (and any auxiliary classifiers) for ``num_classes``."""
-        _check_num_classes(num_classes)
+        check_num_classes(num_classes)
         self.num_classes = num_classes
         self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         for aux in self.aux_heads():
@@ -185,10 +187,3 @@ class GlobalAvgPool(nn.Sequential):
 
     def __init__(self) -> None:
         super().__init__(nn.AdaptiveAvgPool2d(1), nn.Flatten(1))
-
-
-def _check_num_classes(num_classes: int) -> None:
-    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 0:
-        raise ValueError(
-            f"num_classes must be a non-negative integer (0 removes the classifier), got {num_classes!r}."
-        )

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, _check_num_classes
+from .args import check_dropout, check_flag, check_in_chans, check_num_classes, check_width_mult, scale_channels
+from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
 from .blocks import BasicConv2d, MultiBranch
-from .googlenet import STEM_CHANNELS, check_dropout, check_flag, check_in_chans, check_width_mult, scale_channels
+from .googlenet import STEM_CHANNELS
 from .registry import register_model
 
 __all__ = ["BN_INCEPTION_FIGURE5", "BNInception", "InceptionBN", "SeparableConv2d", "bn_inception", "mini_bn_inception"]
@@ -308,7 +309,7 @@ def bn_inception(
     pretrained weights. No auxiliary classifier (Figure 5 has none).
     See the module docstring for the table's 4c/4d inconsistency.
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     return BNInception(
         num_classes=num_classes,
         dropout=check_dropout(dropout),
@@ -328,7 +329,7 @@ def mini_bn_inception(
     to multiples of 8), and a 3x3/1 first convolution instead of the separable
     7x7/2: a 48 x 48 image reaches inception3a at 12 x 12 and 5b at 3 x 3.
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     return BNInception(
         num_classes=num_classes,
         dropout=check_dropout(dropout),

@@ -41,8 +41,8 @@ from .base import (
     FeatureInfo,
     GlobalAvgPool,
     PreprocessConfig,
-    _check_num_classes,
 )
+from .args import check_dropout, check_flag, check_in_chans, check_num_classes, check_width_mult, scale_channels
 from .blocks import BasicConv2d, MultiBranch
 from .registry import WeightSource, register_model, register_weights
 
@@ -55,7 +55,6 @@ __all__ = [
     "googlenet",
     "googlenet_paper",
     "mini_googlenet",
-    "scale_channels",
 ]
 
 # Table 1 of the paper, the Inception rows: name, then the columns
@@ -80,56 +79,6 @@ STEM_CHANNELS = (64, 64, 192)
 AUX_TAPS = ("inception4a", "inception4d")
 
 _LAYOUTS = ("torchvision", "paper", "mini")
-
-
-# ---------------------------------------------------------------------------
-# argument checks and channel scaling (shared by the mini variants of every family)
-# ---------------------------------------------------------------------------
-def scale_channels(channels: int, width_mult: float, divisor: int = 8) -> int:
-    """``channels * width_mult`` rounded to a multiple of ``divisor`` (at least ``divisor``).
-
-    The rule of MobileNet's width multiplier: round to the nearest multiple and
-    never drop more than 10% below the exact product. ``width_mult=1`` returns
-    ``channels`` unchanged, so a full-size table passes through untouched.
-    """
-    if width_mult == 1.0:
-        return channels
-    exact = channels * width_mult
-    rounded = max(divisor, int(exact + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * exact:
-        rounded += divisor
-    return rounded
-
-
-def check_width_mult(width_mult: float) -> float:
-    """ValueError unless ``width_mult`` is a number in (0, 4]."""
-    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or not 0 < width_mult <= 4:
-        raise ValueError(
-            f"width_mult must be a number in (0, 4] that scales every channel count, got {width_mult!r}. "
-            "Use e.g. 0.25 for a quarter of the paper's channels."
-        )
-    return float(width_mult)
-
-
-def check_dropout(p: float, name: str = "dropout") -> float:
-    """ValueError unless ``p`` is a probability in [0, 1)."""
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-        raise ValueError(f"{name} must be a probability in [0, 1) (the fraction of units dropped), got {p!r}.")
-    return float(p)
-
-
-def check_in_chans(in_chans: int) -> int:
-    """ValueError unless ``in_chans`` is a positive integer."""
-    if isinstance(in_chans, bool) or not isinstance(in_chans, int) or in_chans < 1:
-        raise ValueError(f"in_chans must be a positive integer (3 for RGB images), got {in_chans!r}.")
-    return in_chans
-
-
-def check_flag(value: bool, name: str) -> bool:
-    """ValueError unless ``value`` is a bool (catches ``aux_logits="no"`` and friends)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return value
 
 
 def transform_imagenet_to_inception(x: Tensor) -> Tensor:
@@ -244,7 +193,7 @@ class GoogLeNetAux(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the last FC layer for ``num_classes`` (0 removes it)."""
-        _check_num_classes(num_classes)
+        check_num_classes(num_classes)
         self.fc2 = nn.Linear(self.fc1.out_features, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -461,7 +410,7 @@ class GoogLeNet(CourseModel):
 # builders
 # ---------------------------------------------------------------------------
 def _build(layout: str, num_classes, aux_logits, transform_input, dropout, dropout_aux, width_mult, in_chans):
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     return GoogLeNet(
         layout=layout,
         num_classes=num_classes,

@@ -61,15 +61,8 @@ from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
-from .inception_v4 import (
-    InceptionA,
-    ReductionA,
-    _mini_preprocess,
-    check_common_args,
-    check_repeats,
-    check_width_mult,
-    scale_table,
-)
+from .args import check_common_args, check_repeats, check_width_mult, scale_table
+from .inception_v4 import InceptionA, ReductionA, _mini_preprocess
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [

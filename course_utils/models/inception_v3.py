@@ -34,16 +34,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
-from .base import _check_num_classes
+from .args import check_dropout, check_flag, check_in_chans, check_num_classes, check_width_mult, scale_channels
 from .blocks import BasicConv2d, MultiBranch
-from .googlenet import (
-    check_dropout,
-    check_flag,
-    check_in_chans,
-    check_width_mult,
-    scale_channels,
-    transform_imagenet_to_inception,
-)
+from .googlenet import transform_imagenet_to_inception
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
@@ -273,7 +266,7 @@ class InceptionAux(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the FC layer for ``num_classes`` (0 removes it)."""
-        _check_num_classes(num_classes)
+        check_num_classes(num_classes)
         self.fc = nn.Linear(self.conv1.conv.out_channels, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -502,7 +495,7 @@ def inception_v3(
     ``transform_input=False`` feed [-1, 1] inputs yourself (``preprocess`` then
     says mean = std = 0.5).
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     return InceptionV3(
         num_classes=num_classes,
         aux_logits=check_flag(aux_logits, "aux_logits"),
@@ -527,7 +520,7 @@ def mini_inception_v3(
     (48 x 48 reaches Mixed_5b at 12 x 12, Mixed_6b at 5 x 5, Mixed_7b at 2 x 2),
     and an optional auxiliary classifier that pools adaptively.
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     return InceptionV3(
         num_classes=num_classes,
         aux_logits=check_flag(aux_logits, "aux_logits"),

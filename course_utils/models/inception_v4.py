@@ -38,6 +38,7 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
+from .args import check_common_args, check_repeats, check_width_mult, scale_table
 from .blocks import BasicConv2d, MultiBranch
 from .registry import WeightSource, register_model, register_weights
 
@@ -473,49 +474,6 @@ class InceptionV4(CourseModel):
 
 
 # --- builders -------------------------------------------------------------------------
-def check_common_args(num_classes, in_chans, drop_rate) -> None:
-    """Validate the arguments every builder of this family takes (ValueError otherwise)."""
-    from .base import _check_num_classes
-
-    _check_num_classes(num_classes)
-    if not isinstance(in_chans, int) or isinstance(in_chans, bool) or in_chans < 1:
-        raise ValueError(f"in_chans must be a positive integer (3 for RGB images), got {in_chans!r}.")
-    if not isinstance(drop_rate, (int, float)) or isinstance(drop_rate, bool) or not 0.0 <= drop_rate < 1.0:
-        raise ValueError(
-            f"drop_rate is the probability of zeroing a feature before the classifier and must be in "
-            f"[0, 1), got {drop_rate!r}. The paper keeps 80% of the features: drop_rate=0.2."
-        )
-
-
-def check_width_mult(width_mult) -> None:
-    if not isinstance(width_mult, (int, float)) or isinstance(width_mult, bool) or not 0.0 < width_mult <= 4.0:
-        raise ValueError(
-            f"width_mult scales every channel count and must be a number in (0, 4], got {width_mult!r}; "
-            "1.0 keeps the paper's widths, 0.25 makes a model about 16x cheaper."
-        )
-
-
-def check_repeats(repeats, n: int, what: str) -> tuple[int, ...]:
-    try:
-        values = tuple(repeats)
-    except TypeError:
-        values = ()
-    if len(values) != n or any(not isinstance(r, int) or isinstance(r, bool) or r < 1 for r in values):
-        raise ValueError(f"repeats must be {n} positive integers ({what}), got {repeats!r}.")
-    return values
-
-
-def scale_table(table: dict, width_mult: float) -> dict:
-    """Multiply every channel count in a block table by ``width_mult`` (at least 1 channel)."""
-
-    def scale(c):
-        if isinstance(c, (tuple, list)):
-            return tuple(scale(v) for v in c)
-        return max(1, int(c * width_mult + 0.5))
-
-    return {key: scale(value) for key, value in table.items()}
-
-
 def _tables(width_mult: float = 1.0) -> dict[str, dict]:
     paper = dict(
         inception_a=INCEPTION_A,

@@ -33,7 +33,8 @@ from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d
-from .inception_v4 import _mini_preprocess, check_common_args, check_width_mult
+from .args import check_common_args, check_width_mult
+from .inception_v4 import _mini_preprocess
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
