@@ -5,9 +5,11 @@ weights come from), convert its state dict into our model with the registered co
 (so both compute the same function, checked before timing), fold BN into the convs for a
 third, fused copy (``fuse_for_inference``), and time all three in eval mode under
 ``torch.inference_mode`` with ``torch.utils.benchmark.Timer``: warm-up first, then
-``--repeats`` rounds in which the three are measured one after the other, in an order
-that rotates each round, so that drift on a shared machine hits all three alike. The
-reported time is the median over the rounds.
+rounds of one forward pass each, the three taking turns pass by pass in an order that
+rotates each round (at least ``--repeats`` rounds and 4 s per model), so that the
+bursts in which a shared machine slows down hit all three alike. Reported: the median
+time of each, and as ratios the medians of the ratios within each round (paired), on
+which the budgets are checked.
 
 Budgets (exit status 1 when one is missed):
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import statistics
 import sys
 import time
@@ -47,7 +50,7 @@ REFERENCE_NAMES = {
 }
 EAGER_BUDGET = 1.05  # ours / reference
 FUSED_BUDGET = 1.2  # reference / fused
-MIN_MEASUREMENT_S = 0.25  # each timed measurement runs the model at least this long
+MIN_TOTAL_S = 4.0  # each model runs at least this long in all, per batch size
 
 
 def build_reference(name: str) -> torch.nn.Module:
@@ -93,15 +96,20 @@ def check_same_function(reference, ours, fused, x) -> float:
     return worst
 
 
-def time_interleaved(models: dict, x: torch.Tensor, repeats: int, threads: int) -> dict[str, float]:
-    """Median seconds per forward pass of each model, measured in rotating, interleaved rounds."""
-    numbers = {}
-    for label, model in models.items():  # warm-up: oneDNN builds its kernels on first use
+def time_interleaved(models: dict, x: torch.Tensor, repeats: int, threads: int) -> dict[str, list[float]]:
+    """Seconds of single forward passes of each model, the models taking turns pass by pass.
+
+    The models alternate after every forward pass, in an order that rotates each round,
+    for at least ``repeats`` rounds and at least ``MIN_TOTAL_S`` seconds per model. On a
+    shared (virtual) machine other tenants slow the host down in bursts of a second or
+    more; taking turns this finely makes every burst hit all the models alike, where
+    timing one model for a while and then the next would charge it to one of them.
+    """
+    for model in models.values():  # warm-up: oneDNN builds its kernels on first use
         run(model, x)
-        start = time.perf_counter()
-        run(model, x)
-        once = time.perf_counter() - start
-        numbers[label] = max(1, round(MIN_MEASUREMENT_S / max(once, 1e-6)))
+    start = time.perf_counter()
+    run(next(iter(models.values())), x)
+    rounds = max(repeats, math.ceil(MIN_TOTAL_S / max(time.perf_counter() - start, 1e-6)))
     timers = {
         label: benchmark.Timer(
             stmt="run(model, x)", globals={"run": run, "model": model, "x": x}, num_threads=threads
@@ -110,10 +118,10 @@ def time_interleaved(models: dict, x: torch.Tensor, repeats: int, threads: int) 
     }
     samples: dict[str, list[float]] = {label: [] for label in models}
     labels = list(models)
-    for r in range(repeats):
+    for r in range(rounds):
         for label in labels[r % len(labels):] + labels[: r % len(labels)]:
-            samples[label].append(timers[label].timeit(numbers[label]).median)
-    return {label: statistics.median(values) for label, values in samples.items()}
+            samples[label].append(timers[label].timeit(1).median)
+    return samples
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"models to time (ours or the reference's name); default: {' '.join(available)}",
     )
     parser.add_argument("--batch-sizes", nargs="+", type=int, default=[1, 8])
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds per model and batch size")
+    parser.add_argument("--repeats", type=int, default=9, help="at least this many rounds per model and batch size")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="CPU threads for torch")
     args = parser.parse_args(argv)
 
@@ -141,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats, --threads and --batch-sizes must be positive")
     torch.set_num_threads(args.threads)
 
-    print(f"torch {torch.__version__}, {args.threads} CPU threads, {args.repeats} interleaved rounds, median times")
+    print(
+        f"torch {torch.__version__}, {args.threads} CPU threads; one forward pass per turn, at least "
+        f"{args.repeats} rounds and {MIN_TOTAL_S:.0f} s per model; median times, medians of the per-round ratios"
+    )
     labels = {n: f"{n} ({weight_source(n).library} {weight_source(n).model_name})" for n in names}
     width = max(len(label) for label in labels.values())
     header = (
@@ -156,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         for batch in args.batch_sizes:
             x = torch.randn(batch, 3, size, size)
             check_same_function(reference, ours, fused, x)
-            t = time_interleaved({"ref": reference, "ours": ours, "fused": fused}, x, args.repeats, args.threads)
-            eager_ratio, fused_speedup = t["ours"] / t["ref"], t["ref"] / t["fused"]
+            samples = time_interleaved({"ref": reference, "ours": ours, "fused": fused}, x, args.repeats, args.threads)
+            t = {label: statistics.median(values) for label, values in samples.items()}
+            eager_ratio = statistics.median(o / r for o, r in zip(samples["ours"], samples["ref"]))
+            fused_speedup = statistics.median(r / f for r, f in zip(samples["ref"], samples["fused"]))
             marks = ""
             if eager_ratio > EAGER_BUDGET:
                 failures.append(f"{name} batch {batch}: ours/ref = {eager_ratio:.2f} > {EAGER_BUDGET}")

@@ -3,10 +3,11 @@
     .venv/bin/python data/make_checkpoints.py                  # all mini_* models
     .venv/bin/python data/make_checkpoints.py mini_googlenet   # just one (the summary keeps the others)
 
-Each model is trained with ``course_utils.train.EMBEDDED_RECIPE`` (seed 0, two
-CPU threads), its weights are rounded to float16 (the checkpoints must stay
-under 20 MB in total), and the test accuracy recorded in the checkpoint is that
-of the rounded weights, so that tests/test_checkpoints.py reproduces it exactly.
+Each model is trained with ``course_utils.train.recipe_for(name)`` (the shared
+``EMBEDDED_RECIPE`` with the model's ``RECIPE_OVERRIDES``; seed 0, two CPU
+threads), its weights are rounded to float16 (the checkpoints must stay under
+20 MB in total), and the test accuracy recorded in the checkpoint is that of
+the rounded weights, so that tests/test_checkpoints.py reproduces it exactly.
 ``summary.json`` and ``summary.md`` list accuracy, training time and size per
 checkpoint (the README's table is copied from summary.md).
 """
