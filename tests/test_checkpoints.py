@@ -253,6 +253,17 @@ def test_every_mini_model_has_a_shipped_checkpoint_and_they_are_small():
     assert {row["arch"] for row in summary["checkpoints"]} == shipped
 
 
+def test_the_readmes_show_the_measured_checkpoint_table():
+    """README.md and data/README.md copy summary.md's table, which make_checkpoints.py wrote."""
+    table = [line for line in (SHIPPED / "summary.md").read_text().splitlines() if line.startswith("|")]
+    summary = json.loads((SHIPPED / "summary.json").read_text())
+    assert len(table) == 2 + len(summary["checkpoints"])
+    for readme in (REPO_ROOT / "README.md", REPO_ROOT / "data" / "README.md"):
+        text = readme.read_text()
+        missing = [line for line in table if line not in text]
+        assert not missing, f"{readme.name} lacks these rows of data/checkpoints/summary.md: {missing}"
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in SHIPPED.glob("*.pt")))
 def test_shipped_checkpoint_reproduces_its_recorded_test_accuracy(name):
     from course_utils.data import GENERATOR_VERSION, embedded_dataset
