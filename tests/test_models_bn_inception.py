@@ -230,18 +230,6 @@ def test_mini_bn_inception_is_the_table_scaled():
     print(f"mini_bn_inception: {count_params(model):,} params, {count_macs(model.eval(), (1, 3, 48, 48)):,} MACs")
 
 
-@pytest.mark.parametrize("name, min_size", [("bn_inception", 7), ("mini_bn_inception", 4)])
-def test_min_input_size_is_tight(name, min_size):
-    model = create_model(name).eval()
-    assert model.preprocess.min_input_size == min_size
-    with torch.no_grad():
-        assert model(torch.randn(1, 3, min_size, min_size)).shape[0] == 1
-        with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
-            model(torch.randn(1, 3, min_size - 1, min_size - 1))
-        with pytest.raises(RuntimeError):
-            model.forward_features(torch.randn(1, 3, min_size - 1, min_size - 1))
-
-
 def test_bad_inputs_and_arguments():
     model = create_model("mini_bn_inception").eval()
     with pytest.raises(ValueError, match="3 input channels, got 4"):

@@ -127,6 +127,25 @@ def test_no_classifier_returns_pooled_features(built):
         assert model(torch.randn(1, 3, size, size)).shape == (1, model.num_features)
 
 
+# Models whose min_input_size is the smallest input the network itself accepts.
+TIGHT_MIN_INPUT_SIZES = {
+    "googlenet": 15, "googlenet_paper": 31, "mini_googlenet": 16, "bn_inception": 7, "mini_bn_inception": 4,
+    "inception_v3": 75, "mini_inception_v3": 25, "inception_v4": 75,
+}
+
+
+@pytest.mark.parametrize("name, min_size", TIGHT_MIN_INPUT_SIZES.items())
+def test_min_input_size_is_tight(name, min_size):
+    model = create_model(name).eval()
+    assert model.preprocess.min_input_size == min_size
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, min_size, min_size)).shape[0] == 1
+        with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
+            model(torch.randn(1, 3, min_size - 1, min_size - 1))
+        with pytest.raises(RuntimeError):  # without the check the network itself breaks
+            model.forward_features(torch.randn(1, 3, min_size - 1, min_size - 1))
+
+
 def test_bad_inputs_raise_value_errors(built):
     name, model = built
     size = test_size(model, name)

@@ -342,18 +342,6 @@ def test_scale_channels_rounding():
 
 
 # ---------------------------------------------------------------- errors a learner can act on
-@pytest.mark.parametrize("name, min_size", [("googlenet", 15), ("googlenet_paper", 31), ("mini_googlenet", 16)])
-def test_min_input_size_is_tight(name, min_size):
-    model = create_model(name, aux_logits=False).eval()
-    assert model.preprocess.min_input_size == min_size
-    with torch.no_grad():
-        assert model(torch.randn(1, 3, min_size, min_size)).shape[0] == 1
-        with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
-            model(torch.randn(1, 3, min_size - 1, min_size - 1))
-        with pytest.raises(RuntimeError):  # without the check the network itself breaks
-            model.forward_features(torch.randn(1, 3, min_size - 1, min_size - 1))
-
-
 def test_bad_inputs_raise_value_errors():
     model = create_model("mini_googlenet").eval()
     with pytest.raises(ValueError, match="3 input channels, got 1"):

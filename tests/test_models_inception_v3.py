@@ -215,18 +215,6 @@ def test_reset_classifier_resets_the_aux_head():
 
 
 # ---------------------------------------------------------------- errors
-@pytest.mark.parametrize("name, min_size", [("inception_v3", 75), ("mini_inception_v3", 25)])
-def test_min_input_size_is_tight(name, min_size):
-    model = create_model(name, aux_logits=False).eval()
-    assert model.preprocess.min_input_size == min_size
-    with torch.no_grad():
-        assert model(torch.randn(1, 3, min_size, min_size)).shape[0] == 1
-        with pytest.raises(ValueError, match=f"at least {min_size}x{min_size}"):
-            model(torch.randn(1, 3, min_size - 1, min_size - 1))
-        with pytest.raises(RuntimeError):
-            model.forward_features(torch.randn(1, 3, min_size - 1, min_size - 1))
-
-
 def test_bad_inputs_raise_value_errors():
     model = create_model("inception_v3").eval()
     with pytest.raises(ValueError, match="3 input channels, got 1"):
