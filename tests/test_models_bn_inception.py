@@ -207,21 +207,6 @@ def test_forward_backward_train_mode(name, size):
     assert all(p.grad is not None for p in model.parameters())
 
 
-@pytest.mark.parametrize("name, size", [("bn_inception", 64), ("mini_bn_inception", 48)])
-def test_feature_info_matches_the_feature_maps(name, size):
-    model = create_model(name).eval()
-    seen = {}
-    for info in model.feature_info:
-        model.get_submodule(info.module).register_forward_hook(
-            lambda m, i, out, key=info.module: seen.__setitem__(key, out.shape)
-        )
-    with torch.no_grad():
-        features = model.forward_features(torch.randn(1, 3, size, size))
-    for info in model.feature_info:
-        assert (seen[info.module][1], seen[info.module][2]) == (info.num_chs, size // info.reduction), info
-    assert features.shape[1] == model.num_features
-
-
 def test_mini_bn_inception_is_the_table_scaled():
     model = create_model("mini_bn_inception")
     assert isinstance(model, BNInception) and model.num_classes == 10

@@ -89,6 +89,20 @@ def test_eval_forward_features_and_feature_info(built):
         assert (l[2] - s[2], l[3] - s[3]) == (last // info.reduction,) * 2, info
 
 
+@pytest.mark.parametrize(
+    "name, size",
+    [("googlenet", 64), ("googlenet_paper", 64), ("mini_googlenet", 48), ("bn_inception", 64), ("mini_bn_inception", 48)],
+)
+def test_feature_maps_are_the_input_divided_by_the_reduction(name, size):
+    """For the "same"-padded families the stage sizes are exact quotients, not just offsets."""
+    model = create_model(name).eval()
+    features, shapes = _run_with_hooks(model, torch.randn(1, 3, size, size), model.forward_features)
+    for info in model.feature_info:
+        n, c, h, w = shapes[info.module]
+        assert (c, h) == (info.num_chs, size // info.reduction), info
+    assert features.shape[1] == model.num_features == model.feature_info[-1].num_chs
+
+
 def test_reset_classifier_and_train_step(built):
     name, model = built
     size = test_size(model, name)

@@ -285,22 +285,6 @@ def test_forward_backward_train_mode(name, kwargs, size):
     assert torch.is_tensor(model.eval()(torch.randn(1, 3, size, size)))  # eval: plain logits
 
 
-@pytest.mark.parametrize("name, size", [("googlenet", 64), ("googlenet_paper", 64), ("mini_googlenet", 48)])
-def test_feature_info_matches_the_feature_maps(name, size):
-    model = create_model(name).eval()
-    seen = {}
-    for info in model.feature_info:
-        model.get_submodule(info.module).register_forward_hook(
-            lambda m, i, out, key=info.module: seen.__setitem__(key, out.shape)
-        )
-    with torch.no_grad():
-        features = model.forward_features(torch.randn(1, 3, size, size))
-    for info in model.feature_info:
-        n, c, h, w = seen[info.module]
-        assert (c, h) == (info.num_chs, size // info.reduction), info
-    assert features.shape[1] == model.num_features == model.feature_info[-1].num_chs
-
-
 def test_inception_branches_concatenate_in_table_order():
     block = Inception(32, 8, 8, 16, 4, 8, 8).eval()
     x = torch.randn(2, 32, 9, 9)
