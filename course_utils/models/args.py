@@ -95,12 +95,18 @@ def scale_channels(channels: int, width_mult: float, divisor: int = 8) -> int:
     return rounded
 
 
+def scale_width(channels: int, width_mult: float) -> int:
+    """``channels * width_mult`` rounded to the nearest integer, at least 1 (Inception-v4,
+    Inception-ResNet and Xception minis; GoogLeNet's family uses :func:`scale_channels`)."""
+    return max(1, int(channels * width_mult + 0.5))
+
+
 def scale_table(table: dict, width_mult: float) -> dict:
-    """Multiply every channel count in a block table by ``width_mult`` (at least 1 channel)."""
+    """:func:`scale_width` applied to every channel count in a block table."""
 
     def scale(c):
         if isinstance(c, (tuple, list)):
             return tuple(scale(v) for v in c)
-        return max(1, int(c * width_mult + 0.5))
+        return scale_width(c, width_mult)
 
     return {key: scale(value) for key, value in table.items()}

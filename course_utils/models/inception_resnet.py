@@ -61,7 +61,7 @@ from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
-from .args import check_common_args, check_repeats, check_width_mult, scale_table
+from .args import check_common_args, check_repeats, check_width_mult, scale_table, scale_width
 from .inception_v4 import InceptionA, ReductionA, _mini_preprocess
 from .registry import WeightSource, register_model, register_weights
 
@@ -488,7 +488,7 @@ def _v2_tables(width_mult: float = 1.0) -> dict[str, dict]:
 
 def _scaled_stem_table(table, width_mult: float):
     return tuple(
-        (name, None if out is None else max(1, int(out * width_mult + 0.5)), k, s, p) for name, out, k, s, p in table
+        (name, None if out is None else scale_width(out, width_mult), k, s, p) for name, out, k, s, p in table
     )
 
 
@@ -649,7 +649,7 @@ def mini_inception_resnet_v2(
         repeats=repeats,
         scales=scales,
         last_block_linear=True,
-        final_conv=max(1, int(1536 * width_mult + 0.5)),
+        final_conv=scale_width(1536, width_mult),
         num_classes=num_classes,
         drop_rate=drop_rate,
         preprocess=_mini_preprocess(in_chans),

@@ -38,7 +38,7 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
-from .args import check_common_args, check_repeats, check_width_mult, scale_table
+from .args import check_common_args, check_repeats, check_width_mult, scale_table, scale_width
 from .blocks import BasicConv2d, MultiBranch
 from .registry import WeightSource, register_model, register_weights
 
@@ -529,7 +529,7 @@ def mini_inception_v4(
     check_common_args(num_classes, in_chans, drop_rate)
     check_width_mult(width_mult)
     repeats = check_repeats(repeats, 3, "Inception-A, Inception-B and Inception-C blocks")
-    ch1, ch2, ch3 = (max(1, int(c * width_mult + 0.5)) for c in (32, 64, 96))
+    ch1, ch2, ch3 = (scale_width(c, width_mult) for c in (32, 64, 96))
     stem = MiniStem(in_chans, ch1, ch2, ch3)
     return InceptionV4(
         stem,

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
 from .blocks import BasicConv2d
-from .args import check_common_args, check_width_mult
+from .args import check_common_args, check_width_mult, scale_width
 from .inception_v4 import _mini_preprocess
 from .registry import WeightSource, register_model, register_weights
 
@@ -239,7 +239,7 @@ class Xception(CourseModel):
 
 def _widths(width_mult: float = 1.0) -> dict:
     def c(n: int) -> int:
-        return max(1, int(n * width_mult + 0.5))
+        return scale_width(n, width_mult)
 
     return dict(
         stem=(c(32), c(64)),
