@@ -17,7 +17,7 @@ help:
 	@echo "make lab                 set up .venv (first time) and open the course in JupyterLab"
 	@echo "make test                set up .venv (first time) and run unit tests + every notebook (nbval)"
 	@echo "make unit                unit tests only"
-	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/src and re-execute them"
+	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/.src and re-execute them"
 	@echo "make benchmarks          run the speed/accuracy budgets in benchmarks/"
 
 $(BIN)/python:
@@ -47,7 +47,7 @@ unit: setup
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
 execute-notebooks: setup
-	$(BIN)/python notebooks/build.py --execute $(NOTEBOOKS)
+	$(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)
 
 benchmarks: setup
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -9,8 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-sys.path.insert(0, str(ROOT / "notebooks"))
-import build  # noqa: E402  (notebooks/build.py)
+sys.path.insert(0, str(ROOT / "notebooks" / ".src"))
+import build  # noqa: E402  (notebooks/.src/build.py)
 
 
 def test_there_are_lessons():
@@ -92,11 +92,11 @@ def test_lesson_structure_goals_exercises_solutions_summary(notebook):
 
 
 def test_notebooks_in_sync_with_their_sources():
-    result = subprocess.run([sys.executable, str(ROOT / "notebooks" / "build.py"), "--check"],
+    result = subprocess.run([sys.executable, str(ROOT / "notebooks" / ".src" / "build.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_source_has_a_notebook():
-    sources = {p.stem for p in (ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py")}
+    sources = {p.stem for p in (ROOT / "notebooks" / ".src").glob("[0-9][0-9]_*.py")}
     assert sources == {p.stem for p in NOTEBOOKS}

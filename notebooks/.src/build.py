@@ -1,4 +1,4 @@
-"""Build the lesson notebooks from their sources in notebooks/src/ and execute them.
+"""Build the lesson notebooks from their sources in notebooks/.src/ and execute them.
 
 Each lesson is written as a plain-text "percent" script (``# %%`` starts a code
 cell, ``# %% [markdown]`` a markdown cell whose lines start with ``# ``), which
@@ -14,9 +14,9 @@ reviews well in git. This script turns a source into ``notebooks/<name>.ipynb``:
 
 Usage (``make execute-notebooks`` runs the first form):
 
-    python notebooks/build.py --execute            # all lessons
-    python notebooks/build.py --execute 01_*       # some lessons
-    python notebooks/build.py --check              # are the .ipynb in sync with src/?
+    python notebooks/.src/build.py --execute            # all lessons
+    python notebooks/.src/build.py --execute 01_*       # some lessons
+    python notebooks/.src/build.py --check              # are the .ipynb in sync with .src/?
 """
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-NOTEBOOKS = Path(__file__).resolve().parent
-SOURCES = NOTEBOOKS / "src"
+SOURCES = Path(__file__).resolve().parent
+NOTEBOOKS = SOURCES.parent
 # The public repository learners open in Colab. Forks change this one line and rebuild.
 COURSE_REPO = "inception-course/inception-from-1x1-to-xception"
 BRANCH = "main"
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = [p.stem for p in sources(args.patterns) if not in_sync(p)]
         for name in stale:
-            print(f"{name}.ipynb is out of date with src/{name}.py: run `make execute-notebooks NOTEBOOKS={name}`")
+            print(f"{name}.ipynb is out of date with .src/{name}.py: run `make execute-notebooks NOTEBOOKS={name}`")
         return 1 if stale else 0
 
     for path in sources(args.patterns):
