@@ -1,14 +1,12 @@
-"""Pure functions behind the course's interactive widgets.
+"""The cost explorer of lesson 01: a k x k conv with and without a 1x1 bottleneck (pure logic).
 
-Each widget in ``course_utils.widgets`` is a thin ipywidgets shell around one
-function here, so the arithmetic a learner plays with is tested without a
-browser.
+``course_utils.widgets.bottleneck.cost_explorer_widget`` is its front end.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import costs
+from .. import costs
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,12 @@
-"""ipywidgets front ends for the pure functions in ``course_utils.explorers``.
-
-Each ``*_widget()`` returns a widget; display it by leaving it as the last
-expression of a cell. The logic lives in explorers (tested without a browser);
-here are only sliders, a text readout and a plot.
-"""
+"""The cost explorer widget of lesson 01, the front end of ``course_utils.explorers.bottleneck``."""
 from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
-from . import costs
-from .explorers import BottleneckComparison, bottleneck_comparison
+from .. import costs
+from ..explorers.bottleneck import BottleneckComparison, bottleneck_comparison
 
 
 def plot_bottleneck(result: BottleneckComparison, axes=None):
