@@ -9,13 +9,14 @@ import torch
 from torch import nn
 
 from .. import costs
-from .core import check_callable, check_number
+from .core import check_callable, check_number, exercise_check
 
 # Exercise 1: a 3x3 conv from 64 to 128 channels, with bias.
 EX1 = dict(in_channels=64, out_channels=128, kernel_size=3)
 
 
-def check_conv_params(answer) -> bool | None:
+@exercise_check
+def check_conv_params(answer) -> None:
     """Exercise 1: parameters of ``nn.Conv2d(64, 128, kernel_size=3)`` (bias included)."""
     cin, cout, k = EX1["in_channels"], EX1["out_channels"], EX1["kernel_size"]
     expected = costs.conv_params(cin, cout, k, bias=True)
@@ -44,7 +45,8 @@ def _ex2_parts() -> tuple[int, int]:
     return reduce, conv3
 
 
-def check_branch_macs(answer) -> bool | None:
+@exercise_check
+def check_branch_macs(answer) -> None:
     """Exercise 2: MACs of inception(3a)'s 3x3 branch, the 1x1 reduction included."""
     reduce, conv3 = _ex2_parts()
     e = EX2
@@ -69,7 +71,8 @@ def check_branch_macs(answer) -> bool | None:
 EX3 = [("conv 7x7/2", 7, 2), ("max pool 3x3/2", 3, 2), ("conv 3x3/1", 3, 1)]
 
 
-def check_receptive_field(answer) -> bool | None:
+@exercise_check
+def check_receptive_field(answer) -> None:
     """Exercise 3: receptive field (in input pixels) after conv 7x7/2 -> max pool 3x3/2 -> conv 3x3/1."""
     expected = costs.receptive_field(EX3)[-1].size
     no_jump = 1 + sum(k - 1 for _, k, _ in EX3)
@@ -87,7 +90,8 @@ def check_receptive_field(answer) -> bool | None:
 
 
 # Exercise 4 (code): turn a 1x1 convolution into the equivalent nn.Linear.
-def check_conv1x1_to_linear(answer) -> bool | None:
+@exercise_check
+def check_conv1x1_to_linear(answer) -> None:
     """Exercise 4: ``answer(conv)`` must return an nn.Linear equal to the 1x1 conv at every pixel."""
 
     def trial(fn) -> str | None:

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .. import viz
-from .core import check_number, correct, not_attempted, wrong
+from .core import as_number, check_number, correct, exercise_check, not_attempted, wrong
 
 
 def _branch_widths(model: nn.Module, layer: str, size: int) -> list[int]:
@@ -19,7 +19,8 @@ def _branch_widths(model: nn.Module, layer: str, size: int) -> list[int]:
     return [t.shape[1] for t in viz.capture_branches(model, x, layer).values()]
 
 
-def check_branch_widths(answer, model: nn.Module, layer: str = "inception3a", size: int = 48) -> bool | None:
+@exercise_check
+def check_branch_widths(answer, model: nn.Module, layer: str = "inception3a", size: int = 48) -> None:
     """Exercise 1: the channels each branch of ``layer`` contributes, in concatenation order."""
     title = f"Exercise 1 (branch widths of {layer})"
     if answer is None:
@@ -27,8 +28,13 @@ def check_branch_widths(answer, model: nn.Module, layer: str = "inception3a", si
     expected = _branch_widths(model, layer, size)
     if isinstance(answer, dict):
         answer = list(answer.values())
-    if not isinstance(answer, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in answer):
+    if isinstance(answer, torch.Tensor) and answer.dim() == 1:
+        answer = answer.tolist()
+    numbers = [as_number(v) for v in answer] if isinstance(answer, (list, tuple)) else [(None, "not a list")]
+    whole = [problem is None and (isinstance(n, int) or n.is_integer()) for n, problem in numbers]
+    if not numbers or not all(whole):
         return wrong(title, "give a list of whole numbers, one per branch, e.g. [a, b, c, d].")
+    answer = [int(n) for n, _ in numbers]
     if list(answer) == expected:
         return correct(title, f"concatenated, the module outputs {sum(expected)} channels.")
     if len(answer) != len(expected):
@@ -40,12 +46,19 @@ def check_branch_widths(answer, model: nn.Module, layer: str = "inception3a", si
     return wrong(title, "capture the branches with viz.capture_branches and read dim 1 (channels) of each output.")
 
 
-def check_cam_mass(answer, cam: viz.GradCam, box: Sequence[int]) -> bool | None:
+@exercise_check
+def check_cam_mass(answer, cam: viz.GradCam, box: Sequence[int]) -> None:
     """Exercise 2: the fraction of ``cam.heatmap``'s mass inside ``box`` = (x0, y0, x1, y1)."""
+    title = "Exercise 2 (Grad-CAM mass in the box)"
+    if answer is None:
+        return not_attempted(title)
     heat = cam.heatmap.detach().float()
     x0, y0, x1, y1 = (int(v) for v in box)
     expected = viz.cam_mass_in_box(heat, box)
     total = float(heat.sum())
+    if not total > 0:
+        return wrong(title, "this heat map is zero everywhere, so it has no mass to share out: compute Grad-CAM "
+                            "again for the class the model predicts (and check the cells above ran).")
     mistakes = {
         float(heat[x0:x1, y0:y1].sum()) / total: "rows come first in an image tensor: index heatmap[y0:y1, x0:x1], not [x0:x1, y0:y1].",
         float(heat[y0:y1, x0:x1].sum()): "that is the mass inside the box; divide by the map's total mass to get a fraction.",
@@ -53,7 +66,7 @@ def check_cam_mass(answer, cam: viz.GradCam, box: Sequence[int]) -> bool | None:
         ((x1 - x0) * (y1 - y0)) / heat.numel(): "that is the box's share of the image AREA, the score of a uniform map, not of this one.",
     }
     return check_number(
-        answer, expected, title="Exercise 2 (Grad-CAM mass in the box)",
+        answer, expected, title=title,
         confirm=f"{100 * expected:.0f}% of the map lies on the object, whose box covers "
                 f"{100 * (x1 - x0) * (y1 - y0) / heat.numel():.0f}% of the image.",
         hint="sum the heat map inside the box and divide by its sum over the whole image.",
@@ -68,7 +81,8 @@ SANITY_OPTIONS = {
 }
 
 
-def check_sanity_verdict(answer) -> bool | None:
+@exercise_check
+def check_sanity_verdict(answer) -> None:
     """Exercise 3: which outcome of the randomization test means the explanation depends on the model?"""
     title = "Exercise 3 (the randomization test)"
     if answer is None:
