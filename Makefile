@@ -8,6 +8,12 @@ CONSTRAINTS := .ci/constraints.txt
 # JupyterLab refuses to run as root unless told; containers and CI often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_ARGS ?=
+# JupyterLab serves the repository (so the README is one click away) and opens on the course index.
+# The news prompt is a JupyterLab 4 setting, not a server option: .jupyter/lab/settings/overrides.json
+# turns it (and the update check) off; news_url=None also stops the server from fetching news.
+LAB_FLAGS = --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/index.ipynb \
+	--LabApp.app_settings_dir="$(CURDIR)/.jupyter/lab/settings" --LabApp.news_url=None \
+	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(ALLOW_ROOT) --ServerApp.ip=127.0.0.1
 PYTEST_ARGS ?=
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
@@ -37,8 +43,8 @@ setup-lab: $(VENV)/.lab-installed
 setup: $(VENV)/.test-installed
 
 lab: setup-lab
-	@echo "Starting JupyterLab on notebooks/ (no internet needed). Open the URL printed below."
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) --LabApp.news_url=None --ServerApp.ip=127.0.0.1 $(LAB_ARGS)
+	@echo "Starting JupyterLab on the course index, notebooks/index.ipynb (no internet needed). Open the URL printed below."
+	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest tests notebooks $(NBVAL_FLAGS) $(PYTEST_ARGS)

@@ -100,3 +100,29 @@ def test_notebooks_in_sync_with_their_sources():
 def test_every_source_has_a_notebook():
     sources = {p.stem for p in (ROOT / "notebooks" / ".src").glob("[0-9][0-9]_*.py")}
     assert sources == {p.stem for p in NOTEBOOKS}
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def test_widget_state_saved_for_every_widget_shown(notebook):
+    """A static page or a just-opened notebook draws the widgets from their saved state (build.py --execute)."""
+    path, nb = notebook
+    views = [out["data"][WIDGET_VIEW]["model_id"] for cell in _code(nb) for out in cell.outputs
+             if WIDGET_VIEW in out.get("data", {})]
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    missing = [model_id for model_id in views if model_id not in state]
+    assert not missing, f"{path.name}: widget state not saved for {len(missing)} widget(s): run `make execute-notebooks`"
+    for model_id in views:  # the front end restores the whole tree from the view's model
+        assert state[model_id]["model_name"].endswith("Model")
+
+
+def test_index_links_every_lesson_with_a_measured_run_time():
+    index = nbformat.read(ROOT / "notebooks" / "index.ipynb", as_version=4)
+    text = "\n".join(c.source for c in index.cells)
+    assert not _code(index), "the index is a page to read: no code cells"
+    for path in NOTEBOOKS:
+        row = next((line for line in text.splitlines() if f"]({path.name})" in line), None)
+        assert row, f"index.ipynb does not link {path.name}: run `python notebooks/.src/build.py --index`"
+        assert re.search(r"\| \d+(\.\d)? (s|min) \|", row), f"index.ipynb: no measured run time for {path.name}"
