@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import data
+from course_utils import data, network
+from course_utils.data import downloads, embedded, shapes
 from course_utils.data import (
     CLASS_NAMES,
     EMBEDDED_MEAN,
@@ -137,7 +138,7 @@ def test_cache_is_written_then_reused(data_home, small_splits, monkeypatch):
     def must_not_generate(*args, **kwargs):
         raise AssertionError("the cached file should have been read")
 
-    monkeypatch.setattr(data, "generate_shapes", must_not_generate)
+    monkeypatch.setattr(shapes, "generate_shapes", must_not_generate)
     assert digest(data.load_shapes("val", seed=5, size=32)) == digest(first)
     # Fewer images: a slice of the cached split.
     assert digest(data.load_shapes("val", seed=5, size=32, n=10)) == digest(data.ShapeArrays(*(a[:10] for a in first)))
@@ -150,33 +151,33 @@ def test_a_prefix_is_generated_without_making_the_whole_split(data_home):
 
 def test_a_new_generator_version_rebuilds_the_cache(data_home, small_splits, monkeypatch):
     data.load_shapes("test", seed=0, size=32)
-    monkeypatch.setattr(data, "GENERATOR_VERSION", data.GENERATOR_VERSION + 1)
+    monkeypatch.setattr(shapes, "GENERATOR_VERSION", shapes.GENERATOR_VERSION + 1)
     calls = []
-    real = data.generate_shapes
-    monkeypatch.setattr(data, "generate_shapes", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = shapes.generate_shapes
+    monkeypatch.setattr(shapes, "generate_shapes", lambda *a, **k: calls.append(a) or real(*a, **k))
     data.load_shapes("test", seed=0, size=32)
     assert len(calls) == 1
     names = [f.name for f in (data_home / "cache").glob("*.npz")]
-    assert names == [f"shapes-v{data.GENERATOR_VERSION}-seed0-32px-test-30.npz"]  # the stale file is gone
+    assert names == [f"shapes-v{shapes.GENERATOR_VERSION}-seed0-32px-test-30.npz"]  # the stale file is gone
 
 
 def test_a_file_claiming_another_version_is_rebuilt(data_home, small_splits):
-    path = data._cache_path(30, 0, 32, "test")
+    path = embedded._cache_path(30, 0, 32, "test")
     path.parent.mkdir(parents=True)
     good = generate_shapes(30, 0, 32, "test")
     np.savez(path, generator_version=np.int64(-7), **good._asdict())
-    assert data._read_cache(path) is None
+    assert embedded._read_cache(path) is None
     assert digest(data.load_shapes("test", 0, 32)) == digest(good)
-    assert data._read_cache(path) is not None
+    assert embedded._read_cache(path) is not None
 
 
 def test_a_corrupted_cache_file_is_rebuilt(data_home, small_splits):
-    path = data._cache_path(60, 0, 32, "train")
+    path = embedded._cache_path(60, 0, 32, "train")
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an npz file")
     arrays = data.load_shapes("train", 0, 32)
     assert digest(arrays) == digest(generate_shapes(60, 0, 32, "train"))
-    assert data._read_cache(path) is not None
+    assert embedded._read_cache(path) is not None
 
 
 def test_an_interrupted_cache_write_leaves_no_file(data_home, small_splits, monkeypatch):
@@ -194,7 +195,7 @@ def test_a_read_only_data_folder_still_gives_data(data_home, small_splits, monke
     def refuse(*args, **kwargs):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(data, "_write_cache", refuse)
+    monkeypatch.setattr(embedded, "_write_cache", refuse)
     assert len(data.load_shapes("val", 0, 32).labels) == 30
 
 
@@ -415,7 +416,7 @@ def test_an_unresponsive_network_is_given_up_after_the_timeout(tmp_path, monkeyp
         raise OSError("timed out")
 
     monkeypatch.setattr(socket, "create_connection", hang)
-    monkeypatch.setattr(data, "NETWORK_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(downloads, "NETWORK_TIMEOUT_S", 0.3)
     start = time.monotonic()
     try:
         with pytest.raises(DatasetUnavailableError, match=r"did not answer within 0.3 s"):
@@ -433,7 +434,7 @@ def test_download_false_never_touches_the_network(tmp_path, no_network):
 
 
 def test_a_failed_download_is_reported_with_the_same_advice(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "_server_reachable", lambda url, timeout: True)
+    monkeypatch.setattr(network, "reachable", lambda host, port, timeout: True)
     import torchvision.datasets.utils as tv_utils
 
     def broken(*args, **kwargs):

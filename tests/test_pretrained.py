@@ -18,6 +18,7 @@ import torchvision
 from safetensors.torch import save_file
 
 from course_utils.models import WeightSource, create_model, list_models
+from course_utils import network
 from course_utils.models import pretrained
 from course_utils.models.pretrained import PretrainedWeightsError, load_pretrained, locate_weights
 from course_utils.models.registry import weight_source
@@ -77,7 +78,7 @@ def test_a_hanging_network_does_not_hang(monkeypatch, empty_caches):
 
 
 def test_library_failures_become_course_errors(monkeypatch, empty_caches):
-    monkeypatch.setattr(pretrained, "_reachable", lambda *a, **k: True)
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: True)
 
     def broken_download(*args, **kwargs):
         raise ConnectionError("connection reset by peer")
@@ -215,4 +216,4 @@ def test_the_connectivity_probe_survives_any_failure(monkeypatch):
         raise RuntimeError("not an OSError")
 
     monkeypatch.setattr(socket, "create_connection", broken)
-    assert pretrained._reachable("example.invalid", 443, timeout=0.5) is False
+    assert network.reachable("example.invalid", 443, timeout=0.5) is False

@@ -20,8 +20,6 @@ needed, where to put the file and what else to do; it never hangs on a download.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -29,6 +27,7 @@ from urllib.parse import urlparse
 import torch
 from torch import nn
 
+from .. import network
 from .registry import WeightSource
 
 __all__ = ["PretrainedWeightsError", "WeightsLocation", "locate_weights", "load_pretrained"]
@@ -70,18 +69,13 @@ def _hub_checkpoints() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints"
 
 
-def _host_port(url: str) -> tuple[str, int]:
-    parsed = urlparse(url)
-    return parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80)
-
-
 def _torchvision_location(source: WeightSource) -> WeightsLocation:
     from torchvision.models import get_model_weights
 
     weights_enum = get_model_weights(source.model_name)
     weights = weights_enum[source.weights] if source.weights else weights_enum.DEFAULT
     cache_path = _hub_checkpoints() / os.path.basename(urlparse(weights.url).path)
-    host, port = _host_port(weights.url)
+    host, port = network.host_port(weights.url)
     return WeightsLocation(
         description=f"torchvision '{source.model_name}' weights {weights}",
         url=weights.url,
@@ -123,11 +117,11 @@ def _timm_location(source: WeightSource) -> WeightsLocation:
                 if candidate.is_file():
                     cached = candidate
                     break
-        host, port = _host_port(url)
+        host, port = network.host_port(url)
         return WeightsLocation(description, url, host, port, cache_path, cached)
     if cfg.url:
         cache_path = _hub_checkpoints() / os.path.basename(urlparse(cfg.url).path)
-        host, port = _host_port(cfg.url)
+        host, port = network.host_port(cfg.url)
         return WeightsLocation(
             description, cfg.url, host, port, cache_path, cache_path if cache_path.is_file() else None
         )
@@ -158,31 +152,6 @@ def _proxy_for(url: str) -> str | None:
         if os.environ.get(name):
             return os.environ[name]
     return None
-
-
-def _reachable(host: str, port: int, timeout: float | None = None) -> bool:
-    """True when a TCP connection to ``host:port`` opens within ``timeout`` seconds.
-
-    The default timeout is :data:`CONNECT_TIMEOUT_S`. The probe runs in a daemon thread
-    so that a slow DNS lookup (which ignores socket timeouts) cannot make the caller
-    wait longer than ``timeout``.
-    """
-    if not host:
-        return False
-    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
-    result: list[bool] = []
-
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout):
-                result.append(True)
-        except Exception:  # noqa: BLE001 - any failure to connect means "not reachable"
-            result.append(False)
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout + 0.5)
-    return bool(result) and result[0]
 
 
 def _offline_help(model_label: str, location: WeightsLocation, reason: str) -> str:
@@ -255,8 +224,8 @@ def load_pretrained(model: nn.Module, source: WeightSource) -> nn.Module:
                     _offline_help(model_label, location, "HF_HUB_OFFLINE is set (downloads disabled)")
                 ) from None
         proxy = _proxy_for(location.url)
-        host, port = _host_port(proxy) if proxy else (location.host, location.port)
-        if not _reachable(host, port):
+        host, port = network.host_port(proxy) if proxy else (location.host, location.port)
+        if not network.reachable(host, port, timeout=CONNECT_TIMEOUT_S):
             where = f"the proxy {host}:{port}" if proxy else f"{host}:{port}"
             raise PretrainedWeightsError(
                 _offline_help(model_label, location, f"{where} cannot be reached (no internet?)")

@@ -5,7 +5,9 @@ expression of a cell. The logic lives in explorers (tested without a browser);
 here are only controls, a text readout and a plot.
 
 * ``bottleneck``  - ``cost_explorer_widget`` (lesson 01)
+* ``seeing_inside`` - ``seeing_inside_widget`` (lesson 07)
 """
 from .bottleneck import cost_explorer_widget, plot_bottleneck
+from .seeing_inside import render_seeing_inside, seeing_inside_widget
 
-__all__ = ["cost_explorer_widget", "plot_bottleneck"]
+__all__ = ["cost_explorer_widget", "plot_bottleneck", "render_seeing_inside", "seeing_inside_widget"]
