@@ -11,6 +11,14 @@ A checkpoint is one file written by ``torch.save`` holding a plain dict::
   and plain containers, so a checkpoint cannot run code on your machine. That
   is why the metadata may hold only ``None``/bool/int/float/str and lists,
   tuples and dicts of them.
+* **Verified**: every entry of the zip archive ``torch.save`` writes carries a
+  CRC-32 checksum; they are all checked before loading (``torch.load`` does not
+  check them), so a file with flipped bytes in its weights fails instead of
+  loading a model that silently scores at chance.
+* **Checked when saved**: the architecture name, its arguments (the model they
+  build must have the saved model's weights), the accuracy (a fraction) and
+  the metadata types are checked by ``save_checkpoint``, not discovered when
+  the file is loaded; a full disk is reported as such.
 * **Explained**: a corrupted or truncated file raises :class:`CheckpointError`
   saying so; weights that do not fit the model (wrong architecture, missing or
   unexpected keys, different shapes) raise :class:`CheckpointMismatchError`
@@ -23,6 +31,7 @@ the mini models live in ``data/checkpoints/`` (made by ``data/make_checkpoints.p
 """
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
@@ -34,6 +43,18 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor, nn
 
+from .checks import (
+    CourseError,
+    CourseException,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_module,
+    check_number,
+    check_str,
+    describe,
+    did_you_mean,
+)
 from .paths import data_dir
 
 #: Identifies the file layout; bump if the layout of the saved dict changes.
@@ -41,8 +62,13 @@ CHECKPOINT_FORMAT = "course_utils.checkpoint/1"
 _PLAIN_SCALARS = (type(None), bool, int, float, str)
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint file cannot be read: missing, corrupted, truncated or not a course checkpoint."""
+class CheckpointError(CourseException, RuntimeError):
+    """A checkpoint file cannot be read or written: missing, corrupted, truncated, not a course
+    checkpoint, or the disk is full."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No checkpoint file at that path (or no shipped checkpoint of that name)."""
 
 
 class CheckpointMismatchError(CheckpointError):
@@ -66,20 +92,41 @@ def list_checkpoints() -> list[str]:
 
 def resolve_checkpoint(path_or_name: str | os.PathLike) -> Path:
     """A shipped checkpoint's name (``"mini_googlenet"``) or a path -> the file's path."""
+    if not isinstance(path_or_name, (str, os.PathLike)):
+        raise CheckpointNotFoundError(
+            f"path_or_name must be a file path or a shipped checkpoint's name (a string such as "
+            f"'mini_googlenet'), got {describe(path_or_name)}. Shipped: {', '.join(list_checkpoints()) or 'none yet'}."
+        )
     path = Path(path_or_name)
-    if isinstance(path_or_name, str) and path.suffix == "" and len(path.parts) == 1:
+    named = isinstance(path_or_name, str) and path.suffix == "" and len(path.parts) == 1
+    if named:
         path = checkpoints_dir() / f"{path_or_name}.pt"
     if not path.is_file():
-        shipped = ", ".join(list_checkpoints()) or "none yet"
-        raise FileNotFoundError(
-            f"No checkpoint at {path}. Shipped checkpoints (load them by name): {shipped}. "
+        shipped = list_checkpoints()
+        suggestion = did_you_mean(path_or_name if named else path.stem, shipped)
+        what = "is a folder, not a checkpoint file" if path.is_dir() else "does not exist"
+        raise CheckpointNotFoundError(
+            f"No checkpoint at {path} (path_or_name={str(path_or_name)!r}: it {what}).{suggestion} Shipped "
+            f"checkpoints (load them by name): {', '.join(shipped) or 'none yet'}. "
             "Create them with `python data/make_checkpoints.py`."
         )
     return path
 
 
+def _to_plain(value: Any) -> Any:
+    """numpy scalars -> the Python int/float/bool they hold (recursively), so that
+    ``arch_kwargs={"num_classes": np.int64(10)}`` saves; everything else unchanged."""
+    if type(value) in (list, tuple):
+        return type(value)(_to_plain(v) for v in value)
+    if type(value) is dict:
+        return {k: _to_plain(v) for k, v in value.items()}
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
+
+
 def _check_plain(value: Any, where: str = "metadata") -> None:
-    """ValueError unless ``value`` is made of types that ``weights_only=True`` loading accepts."""
+    """CourseError (a ValueError) unless ``value`` is made of types that ``weights_only=True`` loading accepts."""
     # Exact types: subclasses (numpy.float64, torch's TorchVersion string) pickle as their own class.
     if type(value) in _PLAIN_SCALARS:
         return
@@ -90,10 +137,10 @@ def _check_plain(value: Any, where: str = "metadata") -> None:
     if type(value) is dict:
         for key, item in value.items():
             if type(key) is not str:
-                raise ValueError(f"{where} has a non-string key {key!r}; use string keys.")
+                raise CourseError(f"{where} has a non-string key {key!r}; use string keys.")
             _check_plain(item, f"{where}[{key!r}]")
         return
-    raise ValueError(
+    raise CourseError(
         f"{where} is a {type(value).__name__}; checkpoint metadata may only hold None, bool, int, float, "
         "str and lists/tuples/dicts of them (torch.load(weights_only=True) refuses anything else). "
         "Convert it, e.g. float(x) for a tensor or str(p) for a path."
@@ -129,8 +176,24 @@ def save_checkpoint(
             the saved weights, not the float32 ones, if you use it.
         extra: more plain-typed metadata (history, seeds, hyper-parameters...).
     """
-    if not isinstance(arch, str) or not arch:
-        raise ValueError(f"arch must be the model's registry name (a non-empty string), got {arch!r}.")
+    check_module(model, "model")
+    _check_arch(model, arch, arch_kwargs)
+    if accuracy is not None:
+        accuracy = check_fraction(accuracy, "accuracy", hint="(the test accuracy as a fraction: 0.96 for 96%)")
+    if train_time_s is not None:
+        train_time_s = check_number(train_time_s, "train_time_s", minimum=0, hint="(seconds of training)")
+    check_bool(half, "half")
+    if dataset is not None:
+        check_str(dataset, "dataset", hint="(e.g. 'embedded_shapes')")
+    if not (dataset_version is None or isinstance(dataset_version, (int, str))) or isinstance(dataset_version, bool):
+        raise CourseError(f"dataset_version must be an int, a str or None, got {describe(dataset_version)}.")
+    if extra is not None and not isinstance(extra, Mapping):
+        raise CourseError(f"extra must be a dict of more metadata, got {describe(extra)}.")
+    if not isinstance(path, (str, os.PathLike)) or Path(path).is_dir():
+        raise CourseError(
+            f"path must be the checkpoint file to write (e.g. 'my_model.pt'), got {describe(path)}"
+            + (" (a folder)." if isinstance(path, (str, os.PathLike)) else ".")
+        )
     metadata: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "arch": arch,
@@ -146,8 +209,9 @@ def save_checkpoint(
     }
     for key, value in dict(extra or {}).items():
         if key in metadata:
-            raise ValueError(f"extra metadata key {key!r} clashes with a standard field; rename it.")
+            raise CourseError(f"extra metadata key {key!r} clashes with a standard field; rename it.")
         metadata[key] = value
+    metadata = _to_plain(metadata)
     _check_plain(metadata)
 
     state_dict = {}
@@ -166,10 +230,52 @@ def save_checkpoint(
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.chmod(tmp_name, 0o644)  # mkstemp creates the file private (0600)
         os.replace(tmp_name, path)
+    except (OSError, RuntimeError) as err:  # a full disk reaches us from torch's zip writer as a RuntimeError
+        Path(tmp_name).unlink(missing_ok=True)
+        size_mb = sum(t.numel() * t.element_size() for t in state_dict.values()) / 2**20
+        full = getattr(err, "errno", None) == errno.ENOSPC or "write failed" in str(err) or "No space" in str(err)
+        reason = "the disk is full" if full else "writing failed"
+        previous = "the previous file there is untouched" if path.exists() else "no file was written"
+        raise CheckpointError(
+            f"Could not save the checkpoint to {path}: {reason} ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no details'}); {previous}. It needs about "
+            f"{size_mb:.1f} MiB: free some disk space or save to another folder."
+        ) from err
     except BaseException:  # KeyboardInterrupt too: never leave the temporary file behind
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def _check_arch(model: nn.Module, arch: Any, arch_kwargs: Any) -> None:
+    """The model ``create_model(arch, **arch_kwargs)`` builds must have ``model``'s weights.
+
+    Checked when saving, so that a typo in the name or a forgotten argument is caught
+    while the trained model is still in memory, not when someone loads the file. The
+    model is rebuilt on PyTorch's "meta" device: shapes only, no memory, no time.
+    """
+    from .models import create_model, list_models
+
+    check_choice(arch, "arch", list_models(), what="model name",
+                 hint="arch is the registry name that rebuilds the model (create_model(arch)).")
+    if arch_kwargs is not None and not isinstance(arch_kwargs, Mapping):
+        raise CourseError(f"arch_kwargs must be a dict of create_model's keyword arguments, got {describe(arch_kwargs)}.")
+    kwargs = _to_plain(dict(arch_kwargs or {}))
+    try:
+        with torch.device("meta"):
+            rebuilt = create_model(arch, **kwargs)
+    except (ValueError, TypeError) as err:
+        raise CourseError(
+            f"arch={arch!r} with arch_kwargs={kwargs} does not build a model: {err}"
+        ) from err
+    differences = state_dict_differences(rebuilt.state_dict(), model.state_dict())
+    if differences:
+        shown = "\n  ".join(differences[:5]) + (f"\n  ... and {len(differences) - 5} more" if len(differences) > 5 else "")
+        raise CourseError(
+            f"create_model({arch!r}, **{kwargs}) builds a model whose weights differ from the model being saved, "
+            f"so the checkpoint could not be loaded back. Pass the arch and arch_kwargs the model was built with. "
+            f"Differences:\n  {shown}"
+        )
 
 
 def read_checkpoint(path_or_name: str | os.PathLike) -> tuple[dict[str, Tensor], dict[str, Any]]:
@@ -187,6 +293,7 @@ def read_checkpoint(path_or_name: str | os.PathLike) -> tuple[dict[str, Tensor],
             f"{path} ({path.stat().st_size:,} bytes) is corrupted or truncated and cannot be loaded "
             f"(it is not the zip archive torch.save writes). {fix}"
         )
+    _verify_checksums(path, fix)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -219,6 +326,28 @@ def read_checkpoint(path_or_name: str | os.PathLike) -> tuple[dict[str, Tensor],
             f"{CHECKPOINT_FORMAT!r}. {fix}"
         )
     return payload["state_dict"], metadata
+
+
+def _verify_checksums(path: Path, fix: str) -> None:
+    """CheckpointError unless every entry of the zip archive matches its stored CRC-32.
+
+    ``torch.load`` does not check them: flipped bytes inside the weights would load
+    silently and the model would score at chance while its metadata promises 96%.
+    Reading the archive once costs a few milliseconds per megabyte.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"{path} ({path.stat().st_size:,} bytes) is corrupted or truncated and cannot be loaded "
+            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no details'}). {fix}"
+        ) from err
+    if bad is not None:
+        raise CheckpointError(
+            f"{path} is corrupted and cannot be loaded: the bytes of {bad!r} inside it do not match their "
+            f"stored checksum (CRC-32), so its weights are damaged. {fix}"
+        )
 
 
 def state_dict_differences(expected: Mapping[str, Tensor], found: Mapping[str, Tensor]) -> list[str]:

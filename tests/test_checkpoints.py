@@ -96,7 +96,7 @@ def test_half_precision_storage_halves_the_file_and_loads_as_float32(tmp_path, r
     assert os.path.getsize(half) < 0.8 * os.path.getsize(full)
 
 
-def test_metadata_must_be_plain_types(tmp_path):
+def test_metadata_must_be_plain_types(tmp_path, registered):
     with pytest.raises(ValueError, match=r"metadata\['accuracy_tensor'\] is a Tensor.*float\(x\)"):
         save_small(tmp_path / "x.pt", extra={"accuracy_tensor": torch.tensor(0.5)})
     with pytest.raises(ValueError, match="clashes with a standard field"):
@@ -134,7 +134,7 @@ def test_an_interrupted_save_keeps_the_previous_file_intact(tmp_path, monkeypatc
     assert load_checkpoint(path)[1]["accuracy"] == 0.5
 
 
-def test_an_interrupted_first_save_leaves_no_file(tmp_path, monkeypatch):
+def test_an_interrupted_first_save_leaves_no_file(tmp_path, monkeypatch, registered):
     interrupt_torch_save(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         save_small(tmp_path / "new.pt")
@@ -277,3 +277,67 @@ def test_shipped_checkpoint_reproduces_its_recorded_test_accuracy(name):
     loader = torch.utils.data.DataLoader(test_set, batch_size=500)
     accuracy = evaluate(model, loader, device="cpu").accuracy
     assert abs(accuracy - meta["accuracy"]) <= 0.005, (name, accuracy, meta["accuracy"])
+
+
+# ---------------------------------------------------------------------------
+# issue 16: damage inside the weights, mistakes caught at save time, a full disk
+# ---------------------------------------------------------------------------
+
+
+def test_flipped_bytes_inside_the_weights_fail_the_checksum(tmp_path):
+    import zipfile
+
+    shipped = checkpoints.checkpoints_dir() / "mini_googlenet.pt"
+    raw = bytearray(shipped.read_bytes())
+    with zipfile.ZipFile(shipped) as archive:
+        entry = max(archive.infolist(), key=lambda i: i.file_size)  # the largest weight tensor
+    start = entry.header_offset + 30 + len(entry.filename.encode()) + len(entry.extra)
+    for offset in range(start + 100, start + 200, 7):  # inside the tensor's bytes, headers untouched
+        raw[offset] ^= 0xFF
+    path = tmp_path / "mini_googlenet.pt"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="checksum") as info:
+        load_checkpoint(path)
+    assert entry.filename in str(info.value) and "make_checkpoints.py" in str(info.value)
+
+
+def test_save_checks_the_architecture_and_the_accuracy(tmp_path, registered):
+    import numpy as np
+
+    with pytest.raises(ValueError, match="Did you mean 'test_small'") as info:
+        save_small(tmp_path / "x.pt", arch="test_smal")
+    assert "arch" in str(info.value)
+    with pytest.raises(ValueError, match=r"(?s)weights differ.*shape mismatch"):
+        save_small(tmp_path / "x.pt", arch_kwargs={"width": 8})
+    with pytest.raises(ValueError, match=r"accuracy.*fraction, not a percentage: write 0.95"):
+        save_small(tmp_path / "x.pt", accuracy=95)
+    with pytest.raises(ValueError, match="train_time_s"):
+        save_small(tmp_path / "x.pt", train_time_s=float("nan"))
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        save_checkpoint("test_small", tmp_path / "x.pt", arch="test_small")
+    assert not (tmp_path / "x.pt").exists()
+    # numpy numbers in the metadata are stored as the Python numbers they hold
+    path = save_small(tmp_path / "x.pt", arch_kwargs={"width": np.int64(4)}, accuracy=np.float32(0.5))
+    assert type(read_checkpoint(path)[1]["arch_kwargs"]["width"]) is int
+
+
+def test_a_full_disk_is_reported_in_the_courses_words(tmp_path, monkeypatch, registered):
+    path = save_small(tmp_path / "small.pt")
+    before = path.read_bytes()
+
+    def disk_full(obj, f):
+        f.write(b"PK\x03\x04")
+        raise RuntimeError("[enforce fail at inline_container.cc:783] . PytorchStreamWriter failed writing file "
+                           "data/3: file write failed")
+
+    monkeypatch.setattr(checkpoints.torch, "save", disk_full)
+    with pytest.raises(CheckpointError, match="disk is full.*previous file there is untouched.*MiB"):
+        save_small(path, accuracy=0.9)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["small.pt"]
+
+
+def test_a_mistyped_checkpoint_name_gets_a_suggestion():
+    with pytest.raises(FileNotFoundError, match="Did you mean 'mini_googlenet'"):
+        load_checkpoint("mini_googlnet")
+    with pytest.raises(CheckpointError, match="path_or_name must be a file path"):
+        load_checkpoint(3)
