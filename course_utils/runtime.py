@@ -13,6 +13,8 @@ import random
 import numpy as np
 import torch
 
+from .checks import CourseError, check_int
+
 _DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -22,8 +24,7 @@ def seed_everything(seed: int = 0, deterministic: bool = True) -> int:
     With ``deterministic=True`` cuDNN is asked for deterministic kernels too.
     Returns the seed so a notebook can print what it used.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    seed = check_int(seed, "seed", minimum=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -43,13 +44,13 @@ def pick_device(preferred: str | torch.device = "auto") -> torch.device:
     if isinstance(preferred, torch.device):
         preferred = str(preferred)
     if not isinstance(preferred, str) or preferred.split(":")[0] not in _DEVICES:
-        raise ValueError(f"device must be one of {', '.join(_DEVICES)} (or 'cuda:N'), got {preferred!r}.")
+        raise CourseError(f"device must be one of {', '.join(_DEVICES)} (or 'cuda:N'), got {preferred!r}.")
     available = available_devices()
     if preferred == "auto":
         return torch.device(available[0])
     kind = preferred.split(":")[0]
     if kind not in available:
-        raise ValueError(
+        raise CourseError(
             f"Device {preferred!r} is not available on this machine; available: {', '.join(available)}. "
             "Use device='auto' to pick the best one present."
         )

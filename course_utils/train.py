@@ -12,7 +12,11 @@ it adds to the textbook loop, each for a reason a lesson discusses:
 * optional gradient clipping and a learning-rate schedule (one-cycle or cosine);
 * mixed precision (float16 autocast + gradient scaling) when training on CUDA;
 * tqdm progress bars that render in notebooks (``progress=False`` turns them off);
-* a :class:`History` to plot (:func:`plot_history`).
+* a :class:`History` to plot (:func:`plot_history`);
+* nothing silently wrong: the arguments are checked up front, every batch is
+  checked before it can change a weight (NaN or infinite pixels, labels outside
+  the model's classes), and training stops with :class:`TrainingDivergedError`,
+  naming the likely causes, as soon as the loss is no longer a finite number.
 
 ``evaluate`` returns accuracy and the confusion matrix
 (:func:`plot_confusion_matrix`). Seeding lives in ``course_utils.runtime``
@@ -20,7 +24,9 @@ it adds to the textbook loop, each for a reason a lesson discusses:
 """
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, NamedTuple
 
@@ -28,6 +34,20 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from .checks import (
+    CourseError,
+    CourseException,
+    CourseTypeError,
+    CourseWarning,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    check_kwargs,
+    check_module,
+    check_number,
+    describe,
+)
 from .models.base import AuxOutputs
 from .runtime import pick_device
 
@@ -81,6 +101,82 @@ class EvalResult(NamedTuple):
         return self.confusion.diag().float() / self.confusion.sum(1).clamp(min=1).float()
 
 
+class TrainingDivergedError(CourseException, RuntimeError):
+    """The training loss stopped being a finite number; ``history`` holds the epochs completed before."""
+
+    def __init__(self, message: str, history: "History | None" = None) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def check_loader(loader, name: str = "train_loader") -> None:
+    """CourseTypeError unless ``loader`` yields batches (a DataLoader or another iterable of
+    ``(images, labels)`` pairs); a Dataset, a tensor or a model name get advice."""
+    from torch.utils.data import Dataset
+
+    if isinstance(loader, DataLoader):
+        return
+    fix = f"wrap it: {name} = DataLoader(dataset, batch_size=64, shuffle=True)"
+    if isinstance(loader, Dataset) or (hasattr(loader, "__getitem__") and hasattr(loader, "classes")):
+        raise CourseTypeError(
+            f"{name} must be a DataLoader (it hands out batches), got a {type(loader).__name__}, a Dataset "
+            f"(it hands out one image at a time): {fix} (from torch.utils.data import DataLoader)."
+        )
+    if isinstance(loader, Tensor):
+        raise CourseTypeError(
+            f"{name} must be a DataLoader of (images, labels) batches, got {describe(loader)}: for tensors x, y use "
+            f"DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)."
+        )
+    if isinstance(loader, (str, bytes, nn.Module)) or loader is None or not hasattr(loader, "__iter__"):
+        hint = " (did you pass the model as the loader? The order is fit(model, train_loader, val_loader))" if isinstance(
+            loader, nn.Module) else ""
+        raise CourseTypeError(f"{name} must be a DataLoader of (images, labels) batches, got {describe(loader)}{hint}.")
+
+
+def _check_batch(batch, num_outputs: int | None, where: str) -> tuple[Tensor, Tensor]:
+    """``(images, labels)`` of one batch, checked before it reaches the model or the loss."""
+    if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+        raise CourseError(
+            f"{where}: the loader must yield (images, labels) pairs, got {describe(batch)}"
+            + (f" with {len(batch)} items" if isinstance(batch, (tuple, list)) else "") + "."
+        )
+    images, targets = batch
+    if not isinstance(images, Tensor) or not isinstance(targets, Tensor):
+        raise CourseTypeError(
+            f"{where}: images and labels must be tensors, got {describe(images)} and {describe(targets)}; "
+            "a Dataset's transform (e.g. the course's dataset) makes them tensors."
+        )
+    if targets.is_floating_point() or targets.dtype == torch.bool or targets.dim() != 1:
+        raise CourseTypeError(
+            f"{where}: labels must be a 1-D tensor of class indices (integers), got {describe(targets)}. "
+            "Convert with labels.long(); one-hot labels become indices with labels.argmax(1)."
+        )
+    n_images = images.shape[0] if images.dim() else 0
+    if targets.numel() != n_images:
+        raise CourseError(f"{where}: {n_images} images but {targets.numel()} labels in one batch.")
+    if targets.numel():
+        low, high = int(targets.min()), int(targets.max())
+        if low < 0 or (num_outputs is not None and high >= num_outputs):
+            raise CourseError(
+                f"{where}: labels run from {low} to {high}, but the model has {num_outputs} outputs (classes "
+                f"0 to {num_outputs - 1 if num_outputs else '?'}). Build it with num_classes={high + 1} or "
+                "call model.reset_classifier(num_classes) for this dataset."
+            )
+    if images.is_floating_point() and not bool(torch.isfinite(images).all()):
+        bad = int((~torch.isfinite(images)).sum())
+        raise CourseError(
+            f"{where}: the images contain {bad} NaN or infinite pixel value(s); one such pixel turns every "
+            "weight into NaN. The model was not changed. Find them with (~torch.isfinite(images)).nonzero() "
+            "and fix the data (or its transform: a division by a zero std?)."
+        )
+    return images, targets
+
+
+def _num_outputs(model: nn.Module) -> int | None:
+    n = getattr(model, "num_classes", None)
+    return n if isinstance(n, int) and n > 0 else None
+
+
 def _progress(iterable: Iterable, enabled: bool, **kwargs):
     if not enabled:
         return iterable
@@ -120,10 +216,11 @@ def make_optimizer(
     Weight decay is not applied to BatchNorm parameters and biases (1-D tensors):
     decaying a BN scale towards zero only fights the normalization.
     """
-    if name not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(_OPTIMIZERS)} (or an Optimizer), got {name!r}.")
-    if not (isinstance(lr, (int, float)) and lr > 0):
-        raise ValueError(f"lr must be a positive number, got {lr!r}.")
+    check_module(model, "model")
+    check_choice(name, "optimizer", _OPTIMIZERS, hint="Or pass a torch.optim.Optimizer you built.")
+    lr = check_number(lr, "lr", minimum=0, min_inclusive=False, hint="It is the learning rate, e.g. 0.05 for SGD or 3e-3 for AdamW.")
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
+    momentum = check_number(momentum, "momentum", minimum=0, maximum=1, max_inclusive=False)
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -140,10 +237,10 @@ def make_schedule(optimizer: torch.optim.Optimizer, name: str | None, total_step
     (runs of fewer than 4 steps keep a constant rate).
     ``"cosine"``: cosine decay from the initial rate to zero.
     """
+    check_choice(name, "schedule", _SCHEDULES + (None,))
+    total_steps = check_int(total_steps, "total_steps", minimum=1)
     if name is None or name == "constant":
         return None
-    if name not in _SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(_SCHEDULES)} or None, got {name!r}.")
     if name == "onecycle":
         max_lr = [g["lr"] for g in optimizer.param_groups]
         # At least one warm-up step and two annealing steps (tiny runs in tests and exercises).
@@ -171,13 +268,18 @@ def train_one_epoch(
     model.train()  # BatchNorm uses batch statistics, dropout and auxiliary heads are on
     use_amp = scaler is not None
     total_loss, correct, seen = 0.0, 0, 0
+    num_outputs = _num_outputs(model)
     bar = _progress(loader, progress, desc=desc, leave=False, unit="batch")
-    for images, targets in bar:
+    for step, batch in enumerate(bar, start=1):
+        images, targets = _check_batch(batch, num_outputs, f"{desc}, batch {step}")
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         # Mixed precision: matrix products in float16 on the GPU, the loss in float32.
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
             outputs = model(images)
             loss = compute_loss(outputs, targets, criterion, aux_weight)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDivergedError(_diverged_message(value, f"{desc}, batch {step}", optimizer, grad_clip))
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()  # scale up so small float16 gradients do not flush to 0
@@ -194,14 +296,26 @@ def train_one_epoch(
         if scheduler is not None:
             scheduler.step()
         n = targets.shape[0]
-        total_loss += loss.item() * n
+        total_loss += value * n
         correct += (main_logits(outputs).argmax(1) == targets).sum().item()
         seen += n
         if progress:
             bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}", refresh=False)
     if seen == 0:
-        raise ValueError("The training loader yielded no batches; is the dataset empty?")
+        raise CourseError("The training loader yielded no batches; is the dataset empty?")
     return total_loss / seen, correct / seen, seen
+
+
+def _diverged_message(value: float, where: str, optimizer: torch.optim.Optimizer, grad_clip) -> str:
+    lr = optimizer.param_groups[0].get("lr")
+    return (
+        f"Training stopped at {where}: the loss is {value}, no longer a finite number, so every later "
+        f"step would fill the weights with NaN (this step was not applied). Likely causes: "
+        f"the learning rate is too high (lr is {lr:.3g} now; try 10x smaller, e.g. 0.05 for SGD or 3e-3 for "
+        "AdamW); no gradient clipping (try grad_clip=1.0" + (", it is on already" if grad_clip else "") + "); "
+        "the weights were already NaN from an earlier run (rebuild the model). The images themselves were "
+        "checked and are finite."
+    )
 
 
 @torch.no_grad()
@@ -217,21 +331,47 @@ def evaluate(
     Eval mode matters: BatchNorm then uses its running statistics and the
     auxiliary heads are switched off, as at inference.
     """
+    check_module(model, "model")
+    check_loader(loader, "loader")
+    if num_classes is not None:
+        num_classes = check_int(num_classes, "num_classes", minimum=1, hint="It is the number of classes the labels can take.")
+    check_bool(progress, "progress")
     device = pick_device(device)
     model.to(device).eval()
-    num_classes = num_classes or getattr(model, "num_classes", None)
+    num_outputs = _num_outputs(model)
+    num_classes = num_classes or num_outputs
+    if num_classes is not None and num_outputs is not None and num_classes < num_outputs:
+        raise CourseError(
+            f"num_classes={num_classes} is smaller than the model's {num_outputs} outputs: its predictions "
+            f"can be any of {num_outputs} classes. Leave num_classes out (it defaults to the model's) or pass "
+            f"num_classes={num_outputs}."
+        )
     criterion = nn.CrossEntropyLoss(reduction="sum")
     total_loss, preds, trues = 0.0, [], []
-    for images, targets in _progress(loader, progress, desc="eval", leave=False, unit="batch"):
+    warned = False
+    for step, batch in enumerate(_progress(loader, progress, desc="eval", leave=False, unit="batch"), start=1):
+        images, targets = _check_batch(batch, num_outputs or num_classes, f"evaluate, batch {step}")
         images, targets = images.to(device), targets.to(device)
         logits = main_logits(model(images)).float()
+        if not warned and not bool(torch.isfinite(logits).all()):
+            warned = True
+            warnings.warn(
+                "The model's outputs contain NaN or infinite values, so its accuracy means nothing: its weights "
+                "are probably broken (a training run that diverged?). Rebuild or reload the model.",
+                CourseWarning, stacklevel=2,
+            )
         total_loss += criterion(logits, targets).item()
         preds.append(logits.argmax(1).cpu())
         trues.append(targets.cpu())
     if not preds:
-        raise ValueError("The evaluation loader yielded no batches; is the dataset empty?")
+        raise CourseError("The evaluation loader yielded no batches; is the dataset empty?")
     pred, true = torch.cat(preds), torch.cat(trues)
     k = num_classes or int(max(pred.max(), true.max())) + 1
+    if int(max(pred.max(), true.max())) >= k:
+        raise CourseError(
+            f"num_classes={k}, but the labels or predictions go up to class {int(max(pred.max(), true.max()))}: "
+            f"pass num_classes={int(max(pred.max(), true.max())) + 1} or leave it out."
+        )
     confusion = torch.bincount(true * k + pred, minlength=k * k).view(k, k)  # rows: true class
     return EvalResult(accuracy=(pred == true).float().mean().item(), loss=total_loss / len(true), confusion=confusion)
 
@@ -271,12 +411,32 @@ def fit(
         channels_last: NHWC memory layout, often faster for convolutions on CPUs and GPUs.
         progress: tqdm progress bars (turn off in tests and for quiet notebook output).
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}.")
-    if not 0.0 <= label_smoothing < 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r} (Inception v3 used 0.1).")
-    if grad_clip is not None and not grad_clip > 0:
-        raise ValueError(f"grad_clip must be a positive gradient norm or None, got {grad_clip!r}.")
+    check_module(model, "model")
+    check_loader(train_loader, "train_loader")
+    if val_loader is not None:
+        check_loader(val_loader, "val_loader")
+    epochs = check_int(epochs, "epochs", minimum=1, hint="It is the number of passes over the training data.")
+    lr = check_number(lr, "lr", minimum=0, min_inclusive=False, hint="It is the learning rate, e.g. 0.05 for SGD or 3e-3 for AdamW.")
+    weight_decay = check_number(weight_decay, "weight_decay", minimum=0)
+    label_smoothing = check_fraction(label_smoothing, "label_smoothing", allow_one=False,
+                                     hint="Inception v3 used 0.1.")
+    if grad_clip is not None:
+        grad_clip = check_number(grad_clip, "grad_clip", minimum=0, min_inclusive=False,
+                                 hint="Use a gradient norm such as 1.0, or None for no clipping.")
+    if schedule is not None:
+        check_choice(schedule, "schedule", _SCHEDULES + (None,))
+    if aux_weight is not None:
+        aux_weight = check_number(aux_weight, "aux_weight", minimum=0, hint="GoogLeNet used 0.3.")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        check_choice(optimizer, "optimizer", _OPTIMIZERS, hint="Or pass a torch.optim.Optimizer you built.")
+    for flag, value in (("amp", amp), ("channels_last", channels_last), ("progress", progress)):
+        check_bool(value, flag)
+    if not hasattr(train_loader, "__len__"):
+        raise CourseTypeError(
+            "train_loader must have a length (len(train_loader)), as a DataLoader does: the learning-rate "
+            "schedule is planned over epochs * len(train_loader) steps."
+        )
+    _check_last_batch(model, train_loader)
     device = pick_device(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
@@ -294,10 +454,14 @@ def fit(
     for epoch in epoch_bar:
         current_lr = optimizer.param_groups[0]["lr"]
         start = time.perf_counter()
-        loss, acc, seen = train_one_epoch(
-            model, train_loader, optimizer, criterion, device, scheduler, scaler, grad_clip, aux_weight,
-            progress=progress, desc=f"epoch {epoch}",
-        )
+        try:
+            loss, acc, seen = train_one_epoch(
+                model, train_loader, optimizer, criterion, device, scheduler, scaler, grad_clip, aux_weight,
+                progress=progress, desc=f"epoch {epoch}",
+            )
+        except TrainingDivergedError as err:
+            err.history = history  # the epochs completed before the loss blew up
+            raise
         if device.type == "cuda":
             torch.cuda.synchronize()  # GPU work is asynchronous: wait before reading the clock
         seconds = time.perf_counter() - start
@@ -319,13 +483,33 @@ def fit(
     return history
 
 
+def _check_last_batch(model: nn.Module, loader) -> None:
+    """Models whose auxiliary head normalizes a 1x1 map (Inception v3) cannot train on one image:
+    say so before training, not at the end of the first epoch."""
+    batch_size = getattr(loader, "batch_size", None)
+    dataset = getattr(loader, "dataset", None)
+    heads = getattr(model, "aux_heads", None)
+    if not (batch_size and dataset is not None and callable(heads) and heads()) or getattr(loader, "drop_last", True):
+        return
+    try:
+        size = len(dataset)
+    except TypeError:
+        return
+    if size % batch_size == 1 or batch_size == 1:
+        raise CourseError(
+            f"train_loader ends with a batch of 1 image ({size} images, batch_size={batch_size}), and training "
+            f"{type(model).__name__} with its auxiliary classifier needs at least 2 images per batch (its "
+            "BatchNorm layers average over the batch). Use DataLoader(..., drop_last=True) or another batch_size."
+        )
+
+
 def plot_history(history: History | dict):
     """Loss and accuracy per epoch, training and validation side by side. Returns the Figure."""
     import matplotlib.pyplot as plt
 
     h = history.to_dict() if isinstance(history, History) else dict(history)
     if not h.get("epoch"):
-        raise ValueError("The history is empty: train for at least one epoch first.")
+        raise CourseError("The history is empty: train for at least one epoch first.")
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.2))
     ax_loss.plot(h["epoch"], h["train_loss"], "o-", label="train")
     ax_acc.plot(h["epoch"], [100 * a for a in h["train_acc"]], "o-", label="train")
@@ -351,11 +535,11 @@ def plot_confusion_matrix(confusion: Tensor, class_names: Iterable[str] | None =
 
     cm = torch.as_tensor(confusion).float()
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
-        raise ValueError(f"confusion must be a square K x K matrix, got shape {tuple(cm.shape)}.")
+        raise CourseError(f"confusion must be a square K x K matrix, got shape {tuple(cm.shape)}.")
     k = cm.shape[0]
     names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
     if len(names) != k:
-        raise ValueError(f"Got {len(names)} class names for a {k} x {k} confusion matrix.")
+        raise CourseError(f"Got {len(names)} class names for a {k} x {k} confusion matrix.")
     values = cm / cm.sum(1, keepdim=True).clamp(min=1) if normalize else cm
     fig, ax = plt.subplots(figsize=(0.45 * k + 2.5, 0.45 * k + 2))
     image = ax.imshow(values.numpy(), cmap="Blues", vmin=0, vmax=1 if normalize else None)
@@ -387,6 +571,10 @@ def training_throughput(
     Used by benchmarks/bench_train.py; the model's weights change, so pass a copy
     if you need them.
     """
+    check_module(model, "model")
+    batch_size = check_int(batch_size, "batch_size", minimum=2 if getattr(model, "aux_heads", list)() else 1)
+    steps = check_int(steps, "steps", minimum=1)
+    warmup = check_int(warmup, "warmup", minimum=0)
     device = pick_device(device)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     model.to(device=device, memory_format=memory_format).train()
@@ -444,11 +632,8 @@ class TrainedModel(NamedTuple):
 
 def recipe_for(name: str, **changes) -> dict:
     """The embedded-data recipe for model ``name``, with ``changes`` applied."""
-    recipe = {**EMBEDDED_RECIPE, **RECIPE_OVERRIDES.get(name, {}), **changes}
-    unknown = set(recipe) - set(EMBEDDED_RECIPE)
-    if unknown:
-        raise ValueError(f"Unknown recipe keys {sorted(unknown)}; allowed: {', '.join(EMBEDDED_RECIPE)}.")
-    return recipe
+    check_kwargs(changes, "recipe_for", EMBEDDED_RECIPE)
+    return {**EMBEDDED_RECIPE, **RECIPE_OVERRIDES.get(name, {}), **changes}
 
 
 def train_mini(
@@ -470,6 +655,9 @@ def train_mini(
     from .models import create_model
     from .runtime import seed_everything
 
+    from .models import list_models
+
+    check_choice(name, "name", list_models(), what="model name")
     recipe = recipe_for(name, **changes)
     seed_everything(seed)
     loaders = embedded_loaders(batch_size=recipe["batch_size"], seed=DATASET_SEED)

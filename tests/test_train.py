@@ -177,11 +177,11 @@ def test_channels_last_training_runs():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(epochs=0), "epochs must be a positive integer"),
-        (dict(label_smoothing=1.0), r"label_smoothing must be in \[0, 1\)"),
+        (dict(epochs=0), "epochs must be a whole number of at least 1"),
+        (dict(label_smoothing=1.0), r"label_smoothing must be a number in \[0, 1\)"),
         (dict(grad_clip=-1.0), "grad_clip must be a positive"),
-        (dict(optimizer="adam"), "optimizer must be one of sgd, adamw"),
-        (dict(schedule="step"), "schedule must be one of onecycle, cosine, constant"),
+        (dict(optimizer="adam"), "optimizer must be one of: 'sgd', 'adamw'.*Did you mean 'adamw'"),
+        (dict(schedule="step"), "schedule must be one of: 'onecycle', 'cosine', 'constant'"),
         (dict(lr=0), "lr must be a positive number"),
         (dict(device="tpu"), "device must be one of"),
     ],
@@ -260,3 +260,74 @@ def test_plots_return_figures_and_reject_bad_input():
 
 def test_training_throughput_is_measured():
     assert train.training_throughput(TinyAuxCNN(), (3, 12, 12), batch_size=8, steps=2, warmup=1) > 0
+
+
+# ---------------------------------------------------------------------------
+# issue 16: nothing silently wrong
+# ---------------------------------------------------------------------------
+
+
+def test_a_diverging_loss_stops_training_and_names_the_causes():
+    seed_everything(0)
+    with pytest.raises(train.TrainingDivergedError, match="no longer a finite number.*learning rate is too high") as info:
+        fit(TinyCNN(), toy_loader(64), epochs=3, lr=1e6, optimizer="sgd", schedule=None, progress=False)
+    assert isinstance(info.value.history, History)
+
+
+def test_a_nan_pixel_is_caught_before_it_reaches_the_weights():
+    loader = toy_loader(32)
+    loader.dataset.tensors[0][5, 1, 2, 3] = float("nan")
+    model = TinyCNN()
+    with pytest.raises(ValueError, match="1 NaN or infinite pixel value.*model was not changed"):
+        fit(model, loader, epochs=1, progress=False)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(lr=float("inf")), "lr must be a positive number and finite"),
+        (dict(lr="0.1"), "without quotes"),
+        (dict(label_smoothing="0.1"), "label_smoothing"),
+        (dict(epochs=2.0), "Write it as 2"),
+        (dict(amp="yes"), "amp must be True or False"),
+    ],
+)
+def test_more_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fit(TinyCNN(), toy_loader(16), progress=False, **kwargs)
+
+
+def test_fit_given_a_dataset_or_a_model_name_says_what_to_pass():
+    loader = toy_loader(16)
+    with pytest.raises(TypeError, match="DataLoader.*Dataset.*batch_size=64"):
+        fit(TinyCNN(), loader.dataset, progress=False)
+    with pytest.raises(TypeError, match=r"create_model\('mini_googlenet'\)"):
+        fit("mini_googlenet", loader, progress=False)
+    import numpy as np
+
+    history = fit(TinyCNN(), loader, epochs=np.int64(1), progress=False)  # numpy integers are integers
+    assert history.epoch == [1]
+
+
+def test_labels_outside_the_models_classes_and_a_wrong_num_classes():
+    with pytest.raises(ValueError, match="labels run from 0 to 3, but the model has 2 outputs.*num_classes=4"):
+        fit(TinyCNN(num_classes=2), toy_loader(16), epochs=1, progress=False)
+    with pytest.raises(ValueError, match="num_classes=2 is smaller than the model's 4 outputs"):
+        evaluate(TinyCNN(), toy_loader(16), num_classes=2)
+    with pytest.raises(TypeError, match="labels must be a 1-D tensor of class indices"):
+        images = torch.randn(8, 3, 12, 12)
+        fit(TinyCNN(), DataLoader(TensorDataset(images, torch.rand(8, 4)), batch_size=4), epochs=1, progress=False)
+
+
+def test_evaluate_warns_when_the_model_outputs_nan():
+    model = TinyCNN()
+    with torch.no_grad():
+        model.fc.bias.fill_(float("nan"))
+    with pytest.warns(UserWarning, match="NaN or infinite"):
+        evaluate(model, toy_loader(16))
+
+
+def test_recipe_keys_get_a_suggestion():
+    with pytest.raises(TypeError, match="Did you mean 'epochs'"):
+        train.recipe_for("mini_googlenet", epoch=1)
