@@ -33,6 +33,20 @@ import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .checks import (
+    CourseError,
+    CourseTypeError,
+    check_bool,
+    check_int,
+    check_int_pair,
+    check_module,
+    check_number,
+    check_str,
+    describe,
+    did_you_mean,
+    is_int,
+)
+
 __all__ = [
     "conv_output_size",
     "conv_params",
@@ -62,28 +76,20 @@ Pair = tuple[int, int]
 # argument checking: every error names the argument and what is allowed
 # ---------------------------------------------------------------------------
 def _pair(value, name: str, minimum: int) -> Pair:
-    """An int or (h, w) pair of ints >= minimum, else ValueError naming ``name``."""
-    values = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        raise ValueError(f"{name} must be an int or a pair of ints (height, width), got {value!r}.")
-    if any(v < minimum for v in values):
-        allowed = "positive" if minimum == 1 else f">= {minimum}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}.")
-    return values  # type: ignore[return-value]
+    """An int or (h, w) pair of ints >= minimum (numpy integers too), else an error naming ``name``."""
+    return check_int_pair(value, name, minimum=minimum)
 
 
 def _positive_int(value, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    return value
+    return check_int(value, name, minimum=1)
 
 
 def _check_groups(in_channels: int, out_channels: int, groups: int) -> None:
-    _positive_int(groups, "groups")
+    groups = _positive_int(groups, "groups")
     for name, channels in (("in_channels", in_channels), ("out_channels", out_channels)):
         if channels % groups:
             divisors = [g for g in range(1, channels + 1) if channels % g == 0]
-            raise ValueError(
+            raise CourseError(
                 f"{name}={channels} is not divisible by groups={groups}; each group needs a whole "
                 f"number of channels. Allowed groups for {name}={channels}: {divisors}."
             )
@@ -109,7 +115,7 @@ def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1) -
         span = dd * (kk - 1) + 1  # what a dilated kernel covers
         if span > n + 2 * pp:
             which = "height" if axis == 0 else "width"
-            raise ValueError(
+            raise CourseError(
                 f"kernel_size={kernel_size!r} (covering {span} pixels with dilation {dilation!r}) is larger "
                 f"than the padded input {which} {n} + 2*{pp} = {n + 2 * pp}. Use a smaller kernel, more "
                 "padding or a larger input_size."
@@ -126,8 +132,12 @@ def conv_params(in_channels: int, out_channels: int, kernel_size, groups: int = 
     """
     _positive_int(in_channels, "in_channels")
     _positive_int(out_channels, "out_channels")
+    in_channels = _positive_int(in_channels, "in_channels")
+    out_channels = _positive_int(out_channels, "out_channels")
     kh, kw = _pair(kernel_size, "kernel_size", 1)
     _check_groups(in_channels, out_channels, groups)
+    groups = int(groups)
+    bias = check_bool(bias, "bias")
     return kh * kw * (in_channels // groups) * out_channels + (out_channels if bias else 0)
 
 
@@ -149,6 +159,7 @@ def conv_macs(
     _positive_int(in_channels, "in_channels")
     _positive_int(out_channels, "out_channels")
     _check_groups(in_channels, out_channels, groups)
+    in_channels, out_channels, groups = int(in_channels), int(out_channels), int(groups)
     kh, kw = _pair(kernel_size, "kernel_size", 1)
     h_out, w_out = conv_output_size(input_size, kernel_size, stride, padding, dilation)
     return out_channels * h_out * w_out * kh * kw * (in_channels // groups)
@@ -188,8 +199,9 @@ def conv_cost(
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> int:
     """Parameters of an nn.Linear layer; it costs ``in_features * out_features`` MACs per sample."""
-    _positive_int(in_features, "in_features")
-    _positive_int(out_features, "out_features")
+    in_features = _positive_int(in_features, "in_features")
+    out_features = _positive_int(out_features, "out_features")
+    bias = check_bool(bias, "bias")
     return in_features * out_features + (out_features if bias else 0)
 
 
@@ -223,8 +235,7 @@ def receptive_field(layers: Iterable[RFLayer | tuple]) -> list[ReceptiveFieldRow
     fact behind Inception v2/v3 replacing 5x5 by two 3x3.
     """
     rows, size, jump = [], 1, 1
-    for i, layer in enumerate(layers):
-        layer = RFLayer(*layer) if not isinstance(layer, RFLayer) else layer
+    for i, layer in enumerate(_rf_layer_list(layers)):
         k = _positive_int(layer.kernel_size, f"layers[{i}].kernel_size")
         s = _positive_int(layer.stride, f"layers[{i}].stride")
         d = _positive_int(layer.dilation, f"layers[{i}].dilation")
@@ -232,8 +243,41 @@ def receptive_field(layers: Iterable[RFLayer | tuple]) -> list[ReceptiveFieldRow
         jump *= s
         rows.append(ReceptiveFieldRow(layer.name, size, jump))
     if not rows:
-        raise ValueError("layers is empty: give at least one (name, kernel_size, stride, dilation) layer.")
+        raise CourseError("layers is empty: give at least one (name, kernel_size, stride, dilation) layer.")
     return rows
+
+
+_RF_FORM = "(name, kernel_size, stride, dilation), e.g. ('conv 3x3/2', 3, 2) (stride and dilation default to 1)"
+
+
+def _rf_layer_list(layers) -> list[RFLayer]:
+    """``layers`` as RFLayers; bare numbers, modules and unnamed tuples get advice, not a wrong answer."""
+    if isinstance(layers, nn.Module):
+        raise CourseTypeError(
+            f"layers must be a list of layers {_RF_FORM}, got {describe(layers)}. For a chain of modules, "
+            "use receptive_field(receptive_field_layers(module))."
+        )
+    if isinstance(layers, (str, bytes)) or is_int(layers) or not isinstance(layers, Iterable):
+        raise CourseTypeError(f"layers must be a list of layers {_RF_FORM}, got {describe(layers)}.")
+    result = []
+    for i, layer in enumerate(layers):
+        if isinstance(layer, RFLayer):
+            result.append(layer)
+            continue
+        if isinstance(layer, nn.Module):
+            raise CourseTypeError(
+                f"layers[{i}] is {describe(layer)}; each layer must be a tuple {_RF_FORM}. For modules, use "
+                "receptive_field(receptive_field_layers(module))."
+            )
+        if not isinstance(layer, (tuple, list)) or not 2 <= len(layer) <= 4 or not isinstance(layer[0], str):
+            example = ""
+            if isinstance(layer, (tuple, list)) and layer and all(is_int(v) for v in layer):
+                example = f" It has no name: write ('layer {i + 1}', {', '.join(str(int(v)) for v in layer)})."
+            elif is_int(layer):
+                example = f" A bare number is not enough: write ('layer {i + 1}', {int(layer)}) for stride 1."
+            raise CourseTypeError(f"layers[{i}] must be a tuple {_RF_FORM}, got {describe(layer)}.{example}")
+        result.append(RFLayer(*layer))
+    return result
 
 
 def receptive_field_layers(module: nn.Module) -> list[RFLayer]:
@@ -250,7 +294,7 @@ def receptive_field_layers(module: nn.Module) -> list[RFLayer]:
             d = max(_pair(getattr(m, "dilation", 1), "dilation", 1))
             found.append(RFLayer(name or type(m).__name__, k, s, d))
     if not found:
-        raise ValueError(f"{type(module).__name__} has no Conv2d or pooling layers to take a receptive field from.")
+        raise CourseError(f"{type(module).__name__} has no Conv2d or pooling layers to take a receptive field from.")
     return found
 
 
@@ -259,20 +303,36 @@ def receptive_field_layers(module: nn.Module) -> list[RFLayer]:
 # ---------------------------------------------------------------------------
 def count_params(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (shared parameters counted once)."""
+    check_module(module, "module")
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
 def _as_input(module: nn.Module, inputs) -> Tensor:
     """A tensor to run: ``inputs`` itself, or zeros of the given shape on the module's device."""
+    check_module(module, "module")
     if isinstance(inputs, Tensor):
         return inputs
-    if isinstance(inputs, (tuple, list, torch.Size)) and all(isinstance(v, int) for v in inputs):
-        for v in inputs:
-            _positive_int(v, "input shape entries")
+    if isinstance(inputs, (tuple, list, torch.Size)) and inputs and all(is_int(v) for v in inputs):
+        shape = tuple(_positive_int(v, f"inputs[{i}]") for i, v in enumerate(inputs))
         param = next(module.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
-        return torch.zeros(tuple(inputs), device=device)
-    raise ValueError(f"inputs must be a tensor or a shape such as (1, 3, 224, 224), got {inputs!r}.")
+        dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
+        return torch.zeros(shape, device=device, dtype=dtype)
+    raise CourseTypeError(f"inputs must be a tensor or a shape such as (1, 3, 224, 224), got {describe(inputs)}.")
+
+
+def _run(module: nn.Module, x: Tensor, what: str) -> None:
+    """``module(x)``; an error from inside torch (wrong channels, too small an input) is re-raised
+    saying which module and which input shape, in the course's words."""
+    try:
+        module(x)
+    except (RuntimeError, IndexError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CourseError(
+            f"{what}: {type(module).__name__} cannot run on inputs of shape {tuple(x.shape)} "
+            f"(dtype {x.dtype}): {first}. Check the input's channels and size against the module "
+            "(e.g. model.preprocess.input_size for a course model)."
+        ) from err
 
 
 def _counted(module: nn.Module, inputs) -> FlopCounterMode:
@@ -282,7 +342,7 @@ def _counted(module: nn.Module, inputs) -> FlopCounterMode:
     module.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            module(x)
+            _run(module, x, "counting MACs")
     finally:
         module.train(was_training)
     return counter
@@ -303,6 +363,11 @@ def count_macs(module: nn.Module, inputs) -> int:
 
 def format_count(n: float, unit: str = "") -> str:
     """1_498_000_000 -> '1.50 G'; small numbers stay as integers."""
+    n = check_number(n, "n", finite=False)
+    if not isinstance(unit, str):
+        raise CourseTypeError(f"unit must be a string such as 'MACs', got {describe(unit)}.")
+    if math.isinf(n):
+        return f"{n} {unit}".rstrip()
     for scale, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
         if abs(n) >= scale:
             return f"{n / scale:.2f} {suffix}{unit}"
@@ -384,6 +449,8 @@ def cost_breakdown(module: nn.Module, inputs, depth: int = 1, expand: Sequence[s
     own ``parameters()``.
     """
     _positive_int(depth, "depth")
+    if isinstance(expand, str):
+        expand = [expand]  # a single name, not its letters
     x = _as_input(module, inputs)
     counter = _counted(module, x)
     root = type(module).__name__
@@ -396,7 +463,10 @@ def cost_breakdown(module: nn.Module, inputs, depth: int = 1, expand: Sequence[s
     named = dict(module.named_modules())
     unknown = [n for n in expand if n not in named]
     if unknown:
-        raise ValueError(f"expand names unknown submodules {unknown}; top-level names: {[n for n, _ in module.named_children()]}.")
+        raise CourseError(
+            f"expand names unknown submodules {unknown};{did_you_mean(unknown[0], named)} top-level names: "
+            f"{[n for n, _ in module.named_children()]}."
+        )
 
     selected = [n for n in named if n and n.count(".") < depth]
     for parent in expand:
@@ -461,9 +531,8 @@ def measure_latency(
     because a single timing on a shared machine is noise.
     """
     benchmark = _import_torch_benchmark()
-    _positive_int(repeats, "repeats")
-    if not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be a non-negative integer, got {warmup!r}.")
+    repeats = _positive_int(repeats, "repeats")
+    warmup = check_int(warmup, "warmup", minimum=0)
     threads = torch.get_num_threads() if threads is None else _positive_int(threads, "threads")
     x = _as_input(module, inputs)
     was_training = module.training
@@ -471,7 +540,7 @@ def measure_latency(
     try:
         with torch.no_grad():
             for _ in range(warmup):
-                module(x)
+                _run(module, x, "measuring latency")
             timer = benchmark.Timer(
                 stmt="with torch.no_grad(): module(x)",
                 globals={"module": module, "x": x, "torch": torch},

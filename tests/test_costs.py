@@ -151,16 +151,16 @@ def test_receptive_field_layers_from_module():
 @pytest.mark.parametrize(
     "call,match",
     [
-        (lambda: costs.conv_params(0, 8, 3), "in_channels must be a positive integer"),
-        (lambda: costs.conv_params(8, -1, 3), "out_channels must be a positive integer"),
+        (lambda: costs.conv_params(0, 8, 3), "in_channels must be a whole number of at least 1"),
+        (lambda: costs.conv_params(8, -1, 3), "out_channels must be a whole number of at least 1"),
         (lambda: costs.conv_params(6, 8, 3, groups=4), r"in_channels=6 is not divisible by groups=4.*\[1, 2, 3, 6\]"),
         (lambda: costs.conv_macs(8, 6, 3, 10, groups=4), "out_channels=6 is not divisible by groups=4"),
-        (lambda: costs.conv_macs(3, 8, 0, 10), "kernel_size must be positive"),
-        (lambda: costs.conv_macs(3, 8, 3, (10, 0)), "input_size must be positive"),
+        (lambda: costs.conv_macs(3, 8, 0, 10), "kernel_size must be a whole number of at least 1"),
+        (lambda: costs.conv_macs(3, 8, 3, (10, 0)), r"input_size\[1\] must be a whole number of at least 1"),
         (lambda: costs.conv_output_size(4, 7), r"larger than the padded input height 4 \+ 2\*0 = 4"),
-        (lambda: costs.conv_output_size(8, 3, stride=0), "stride must be positive"),
-        (lambda: costs.conv_output_size(8, 3, padding=-1), "padding must be >= 0"),
-        (lambda: costs.conv_output_size(8, (3, 3, 3)), "pair of ints"),
+        (lambda: costs.conv_output_size(8, 3, stride=0), "stride must be a whole number of at least 1"),
+        (lambda: costs.conv_output_size(8, 3, padding=-1), "padding must be a whole number of at least 0"),
+        (lambda: costs.conv_output_size(8, (3, 3, 3)), r"one whole number or a pair \(height, width\)"),
         (lambda: costs.receptive_field([]), "layers is empty"),
         (lambda: costs.count_macs(nn.Conv2d(3, 3, 1), "image"), "tensor or a shape"),
         (lambda: costs.measure_latency(nn.Conv2d(3, 3, 1), (1, 3, 4, 4), repeats=0), "repeats must be"),
@@ -182,3 +182,42 @@ def test_format_count():
     assert costs.format_count(1_498_376_192) == "1.50 G"
     assert costs.format_count(12_443_648, "MACs") == "12.44 MMACs"
     assert costs.format_count(999) == "999"
+
+
+# ---------------------------------------------------------------- issue 16
+def test_numpy_integers_are_integers():
+    import numpy as np
+
+    assert costs.conv_params(np.int64(64), np.int32(128), np.int64(3)) == costs.conv_params(64, 128, 3)
+    assert costs.conv_output_size(np.int64(28), (np.int64(3), 3), padding=np.int8(1)) == (28, 28)
+    assert costs.count_macs(nn.Conv2d(3, 4, 1), (np.int64(1), 3, 4, 4)) == 3 * 4 * 16
+
+
+@pytest.mark.parametrize(
+    "layers, match",
+    [
+        ([3, 3], r"layers\[0\].*A bare number is not enough: write \('layer 1', 3\)"),
+        ([(3, 2)], r"layers\[0\].*It has no name: write \('layer 1', 3, 2\)"),
+        (nn.Conv2d(3, 3, 3), r"receptive_field_layers\(module\)"),
+        ([nn.Conv2d(3, 3, 3)], r"layers\[0\].*receptive_field_layers"),
+        (7, "layers must be a list of layers"),
+    ],
+)
+def test_receptive_field_refuses_what_it_would_misread(layers, match):
+    with pytest.raises(TypeError, match=match):
+        costs.receptive_field(layers)
+
+
+def test_a_module_that_cannot_run_on_the_input_is_explained():
+    with pytest.raises(ValueError, match=r"Conv2d cannot run on inputs of shape \(1, 4, 8, 8\)"):
+        costs.count_macs(nn.Conv2d(3, 8, 3), (1, 4, 8, 8))
+    with pytest.raises(TypeError, match=r"module must be a torch.nn.Module.*create_model\('mini_googlenet'\)"):
+        costs.count_macs("mini_googlenet", (1, 3, 48, 48))
+    with pytest.raises(ValueError, match="Did you mean 'conv'"):
+        costs.cost_breakdown(_seq(), (1, 3, 4, 4), expand=["cnv"])
+
+
+def _seq():
+    model = nn.Sequential()
+    model.add_module("conv", nn.Conv2d(3, 3, 1))
+    return model
