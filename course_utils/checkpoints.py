@@ -179,12 +179,12 @@ def save_checkpoint(
     check_module(model, "model")
     _check_arch(model, arch, arch_kwargs)
     if accuracy is not None:
-        accuracy = check_fraction(accuracy, "accuracy", hint="(the test accuracy as a fraction: 0.96 for 96%)")
+        accuracy = check_fraction(accuracy, "accuracy", hint="It is the test accuracy as a fraction: 0.96 for 96%.")
     if train_time_s is not None:
-        train_time_s = check_number(train_time_s, "train_time_s", minimum=0, hint="(seconds of training)")
+        train_time_s = check_number(train_time_s, "train_time_s", minimum=0, hint="It is the training time in seconds.")
     check_bool(half, "half")
     if dataset is not None:
-        check_str(dataset, "dataset", hint="(e.g. 'embedded_shapes')")
+        check_str(dataset, "dataset", hint="For example 'embedded_shapes'.")
     if not (dataset_version is None or isinstance(dataset_version, (int, str))) or isinstance(dataset_version, bool):
         raise CourseError(f"dataset_version must be an int, a str or None, got {describe(dataset_version)}.")
     if extra is not None and not isinstance(extra, Mapping):
