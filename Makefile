@@ -14,6 +14,10 @@ LAB_ARGS ?=
 LAB_FLAGS = --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/index.ipynb \
 	--LabApp.app_settings_dir="$(CURDIR)/.jupyter/lab/settings" --LabApp.news_url=None \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(ALLOW_ROOT) --ServerApp.ip=127.0.0.1
+# What `make test` runs (pytest paths); narrow it to one notebook or one test file, e.g.
+#   make test TESTS=notebooks/07_seeing_inside.ipynb     make test TESTS=tests/test_costs.py
+# PYTEST_ARGS adds options to the same run (e.g. PYTEST_ARGS="-x -k receptive").
+TESTS ?= tests notebooks
 PYTEST_ARGS ?=
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
@@ -23,6 +27,7 @@ help:
 	@echo "make lab                 set up .venv (first time) and open the course in JupyterLab"
 	@echo "make test                set up .venv (first time) and run unit tests + every notebook (nbval)"
 	@echo "make unit                unit tests only"
+	@echo "   TESTS=...             run only these paths, e.g. make test TESTS=notebooks/07_seeing_inside.ipynb"
 	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/.src and re-execute them"
 	@echo "make benchmarks          run the speed/accuracy budgets in benchmarks/"
 
@@ -30,14 +35,22 @@ $(BIN)/python:
 	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else "Python >= 3.10 is needed; found " + sys.version.split()[0] + ". Run: make PYTHON=python3.11 ...")'
 	$(PYTHON) -m venv $(VENV)
 
-# One stamp per extra; pip re-runs when pyproject or the constraints change.
-$(VENV)/.lab-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -c $(CONSTRAINTS) -e '.[lab]'
+# One stamp per extra; pip re-runs when pyproject or the constraints change (a `git pull`).
+# --no-build-isolation: course_utils is built with the setuptools already in .venv, so a re-run
+# needs no network unless pyproject/constraints ask for a package or version .venv does not have.
+PIP := $(BIN)/python -m pip install --disable-pip-version-check
+OFFLINE_HINT := echo "Set-up could not install everything: the network (PyPI) is needed the first time, and again only when pyproject.toml or $(CONSTRAINTS) asks for a package or version that .venv does not have yet (see the lines above). Connect once and rerun." >&2; exit 1
+define install_extra
+	$(PIP) -c $(CONSTRAINTS) 'setuptools>=64' || { $(OFFLINE_HINT); }
+	$(PIP) --no-build-isolation -c $(CONSTRAINTS) -e '.[$(1)]' || { $(OFFLINE_HINT); }
 	touch $@
+endef
+
+$(VENV)/.lab-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(call install_extra,lab)
 
 $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -c $(CONSTRAINTS) -e '.[test]'
-	touch $@
+	$(call install_extra,test)
 
 setup-lab: $(VENV)/.lab-installed
 setup: $(VENV)/.test-installed
@@ -47,10 +60,11 @@ lab: setup-lab
 	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest tests notebooks $(NBVAL_FLAGS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(TESTS) $(NBVAL_FLAGS) $(PYTEST_ARGS)
 
+# Unit tests only (TESTS=tests/test_costs.py narrows them too).
 unit: setup
-	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter command line environment,$(origin TESTS)),$(TESTS),tests) $(PYTEST_ARGS)
 
 execute-notebooks: setup
 	$(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)
