@@ -399,16 +399,25 @@ def check_image_tensor(
     shape = tuple(x.shape)
     want_dims = {True: (4,), False: (3,), None: (3, 4)}[batched]
     layout = {4: f"(N, {channels or 'C'}, H, W)", 3: f"({channels or 'C'}, H, W)"}
+    # said alongside a shape problem, so that one message fixes both
+    also_dtype = "" if x.is_floating_point() else (
+        f" Its pixels are {_dtype_name(x.dtype)}: convert them too, with .float() / 255 for 0-255 images."
+    )
     if x.dim() not in want_dims:
         words = " or ".join(f"a {d}-D tensor of shape {layout[d]}" for d in want_dims)
         extra = ""
-        if batched and x.dim() == 3:
+        if batched and x.dim() == 3 and channels and x.shape[-1] == channels and x.shape[0] != channels:
+            extra = (
+                f" It looks like one channels-last image (height, width, channels, as PIL and matplotlib "
+                f"store them): use {name}.permute(2, 0, 1).unsqueeze(0)."
+            )
+        elif batched and x.dim() == 3:
             extra = f" Add a batch dimension with {name}.unsqueeze(0)."
         elif batched is False and x.dim() == 4 and x.shape[0] == 1:
             extra = f" Take the one image out of the batch with {name}[0]."
         elif x.dim() == 2:
             extra = f" A grayscale image needs a channel dimension: {name}.unsqueeze(0) gives (1, H, W)."
-        raise CourseError(_join(f"{who} expects {words}; got shape {shape}.{extra}", hint))
+        raise CourseError(_join(f"{who} expects {words}; got shape {shape}.{extra}{also_dtype}", hint))
     # channels: the dimension before H and W
     c_dim = x.dim() - 3
     if channels is not None and x.shape[c_dim] != channels:
@@ -426,7 +435,11 @@ def check_image_tensor(
         else:
             extra = f"Build the model with in_chans={x.shape[c_dim]} if your images really have that many channels."
         raise CourseError(
-            _join(f"{who} expects {channels} channels in {name} ({layout[x.dim()]}), got shape {shape}. {extra}", hint)
+            _join(
+                f"{who} expects {channels} input channels, got {x.shape[c_dim]} ({name} has shape {shape}, read as "
+                f"{layout[x.dim()]}). {extra}{also_dtype}",
+                hint,
+            )
         )
     if not x.is_floating_point():
         if x.dtype == torch.bool:
