@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
+from ..checks import CourseError, check_image_tensor
+
 from .args import check_num_classes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -102,25 +104,16 @@ class CourseModel(nn.Module):
 
     # -- input checks -----------------------------------------------------
     def check_input(self, x: Tensor) -> None:
-        """Raise ValueError, naming this model's requirement, for a bad input."""
+        """Raise a ValueError (``checks.CourseError``), naming this model's requirement, for a bad
+        input: not a tensor, no batch dimension, channels last, the wrong number of channels,
+        integer pixels (as the dataset stores them), another dtype than the weights', too small."""
         name = type(self).__name__
-        if not isinstance(x, Tensor):
-            raise ValueError(f"{name} expects a torch.Tensor image batch, got {type(x).__name__}.")
-        if x.dim() != 4:
-            hint = " Add a batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
-            raise ValueError(
-                f"{name} expects a 4-D batch of shape (N, {self.in_chans}, H, W), "
-                f"got shape {tuple(x.shape)}.{hint}"
-            )
-        if x.shape[1] != self.in_chans:
-            raise ValueError(
-                f"{name} expects {self.in_chans} input channels, got {x.shape[1]} "
-                f"(input shape {tuple(x.shape)}). Convert grayscale images with "
-                f"x.expand(-1, 3, -1, -1) or build the model with in_chans={x.shape[1]}."
-            )
+        weight = next(self.parameters(), None)
+        dtype = weight.dtype if weight is not None and weight.is_floating_point() else None
+        check_image_tensor(x, "x", batched=True, channels=self.in_chans, dtype=dtype, who=name)
         min_size = self.preprocess.min_input_size
         if min(x.shape[-2:]) < min_size:
-            raise ValueError(
+            raise CourseError(
                 f"{name} needs inputs of at least {min_size}x{min_size} pixels, got "
                 f"{x.shape[-2]}x{x.shape[-1]}; its usual input size is "
                 f"{self.preprocess.input_size[1]}x{self.preprocess.input_size[2]}. "
@@ -154,7 +147,17 @@ class CourseModel(nn.Module):
         with_aux = self.training and bool(self.aux_heads())
         if with_aux:
             self.check_aux_input(x)  # before the forward pass, not deep inside a head
-        features, aux = self._forward_trunk(x, with_aux)
+        try:
+            features, aux = self._forward_trunk(x, with_aux)
+        except ValueError as err:  # BatchNorm on a batch of one 1x1 map (Inception v3's auxiliary head)
+            if not (with_aux and "more than 1 value per channel" in str(err)):
+                raise
+            raise CourseError(
+                f"Training {type(self).__name__} with its auxiliary classifiers needs a batch of at least 2 "
+                f"images (their BatchNorm layers average over the batch), got a batch of {x.shape[0]}. Use "
+                "batch_size >= 2 (and DataLoader(..., drop_last=True)), call model.eval() for inference, or "
+                "build the model with aux_logits=False."
+            ) from None
         logits = self.forward_head(features)
         # N x num_classes
         return AuxOutputs(logits, tuple(aux)) if with_aux else logits
