@@ -1,64 +1,54 @@
 """Argument checks and channel scaling shared by the builders of every family.
 
-Each check raises ValueError naming the argument, what it must be and what it
-got, so that ``create_model("mini_googlenet", width_mult=0)`` says what to do
-instead of failing deep inside a conv layer. The checks return the value (as
-the type the builders use) so a builder can validate and assign in one line.
+Each check raises a ValueError (``checks.CourseError``; a ``CourseTypeError`` for the
+wrong kind of value) naming the argument, what it must be and what it got, so that
+``create_model("mini_googlenet", width_mult=0)`` says what to do instead of failing
+deep inside a conv layer. They are thin wrappers of the shared checks in
+``course_utils.checks``: any integral number counts as an integer (numpy's too),
+bools do not. The checks return the value (as the type the builders use) so a
+builder can validate and assign in one line.
 """
 from __future__ import annotations
 
 from typing import Any, Sequence
 
+from ..checks import CourseError, check_bool, check_int, check_number, describe, is_int, is_number
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# kept for the builders that test values directly
+_is_number = is_number
+_is_int = is_int
 
 
 def check_num_classes(num_classes: int) -> int:
-    """ValueError unless ``num_classes`` is a non-negative integer (0: no classifier)."""
-    if not _is_int(num_classes) or num_classes < 0:
-        raise ValueError(
-            f"num_classes must be a non-negative integer (0 removes the classifier), got {num_classes!r}."
-        )
-    return num_classes
+    """A whole number >= 0 (0: no classifier), as a Python int."""
+    return check_int(num_classes, "num_classes", minimum=0, hint="0 removes the classifier.")
 
 
 def check_in_chans(in_chans: int) -> int:
-    """ValueError unless ``in_chans`` is a positive integer."""
-    if not _is_int(in_chans) or in_chans < 1:
-        raise ValueError(f"in_chans must be a positive integer (3 for RGB images), got {in_chans!r}.")
-    return in_chans
+    """A whole number >= 1, as a Python int."""
+    return check_int(in_chans, "in_chans", minimum=1, hint="Use 3 for RGB images, 1 for grayscale.")
 
 
 def check_dropout(p: float, name: str = "dropout") -> float:
-    """ValueError unless ``p`` is a probability in [0, 1)."""
-    if not _is_number(p) or not 0 <= p < 1:
-        raise ValueError(
-            f"{name} must be a probability in [0, 1) (the fraction of features zeroed at random "
-            f"during training), got {p!r}."
-        )
-    return float(p)
+    """A probability in [0, 1)."""
+    return check_number(
+        p, name, minimum=0, maximum=1, max_inclusive=False,
+        hint="It is the fraction of features zeroed at random during training.",
+    )
 
 
 def check_flag(value: bool, name: str) -> bool:
-    """ValueError unless ``value`` is a bool (catches ``aux_logits="no"`` and friends)."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return value
+    """True or False (catches ``aux_logits="no"`` and friends)."""
+    return check_bool(value, name)
 
 
 def check_width_mult(width_mult: float) -> float:
-    """ValueError unless ``width_mult`` is a number in (0, 4]."""
-    if not _is_number(width_mult) or not 0 < width_mult <= 4:
-        raise ValueError(
-            f"width_mult scales every channel count and must be a number in (0, 4], got {width_mult!r}; "
-            "1.0 keeps the paper's widths, 0.25 makes a model about 16x cheaper."
-        )
-    return float(width_mult)
+    """A number in (0, 4]."""
+    return check_number(
+        width_mult, "width_mult", minimum=0, min_inclusive=False, maximum=4,
+        hint="width_mult scales every channel count: 1.0 keeps the paper's widths, 0.25 makes a model "
+        "about 16x cheaper.",
+    )
 
 
 def check_repeats(repeats: Sequence[int], n: int, what: str) -> tuple[int, ...]:
@@ -67,9 +57,9 @@ def check_repeats(repeats: Sequence[int], n: int, what: str) -> tuple[int, ...]:
         values = tuple(repeats)
     except TypeError:
         values = ()
-    if len(values) != n or any(not _is_int(r) or r < 1 for r in values):
-        raise ValueError(f"repeats must be {n} positive integers ({what}), got {repeats!r}.")
-    return values
+    if len(values) != n or any(not is_int(r) or r < 1 for r in values):
+        raise CourseError(f"repeats must be {n} whole numbers of at least 1 ({what}), got {describe(repeats)}.")
+    return tuple(int(r) for r in values)
 
 
 def check_common_args(num_classes: int, in_chans: int, drop_rate: float) -> None:
