@@ -157,7 +157,7 @@ def did_you_mean(value: Any, choices: Iterable[Any]) -> str:
 
 
 def _join(message: str, hint: str) -> str:
-    return f"{message} {hint}".rstrip() if hint else message
+    return f"{message} {hint}".strip() if hint else message
 
 
 # -- numbers --------------------------------------------------------------------
