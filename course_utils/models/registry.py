@@ -75,7 +75,13 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
 def model_builder(name: str) -> Callable[..., nn.Module]:
     """The registered builder function of ``name`` (to inspect its arguments and docstring)."""
     if not isinstance(name, str) or name not in _MODELS:
-        raise ValueError(f"Unknown model name {name!r}. Valid names: {', '.join(list_models())}.")
+        from ..checks import CourseError, CourseTypeError, describe, did_you_mean
+
+        error = CourseError if isinstance(name, str) else CourseTypeError
+        raise error(
+            f"Unknown model name {describe(name)} (argument name).{did_you_mean(name, _MODELS)} "
+            f"Valid names: {', '.join(list_models())}."
+        )
     return _MODELS[name]
 
 
@@ -85,7 +91,12 @@ def create_model(name: str, pretrained: bool = False, **kwargs) -> nn.Module:
     ``pretrained=True`` (opt-in, needs internet) fetches the reference weights
     through torchvision/timm and converts them (see ``models.pretrained``).
     """
-    model = model_builder(name)(**kwargs)
+    builder = model_builder(name)
+    if not isinstance(pretrained, bool):
+        from ..checks import check_bool
+
+        pretrained = check_bool(pretrained, "pretrained", hint="True downloads published ImageNet weights.")
+    model = builder(**kwargs)
     if pretrained:
         from .pretrained import load_pretrained  # imported lazily: touches torchvision/timm
 
