@@ -21,7 +21,7 @@ TESTS ?= tests notebooks
 PYTEST_ARGS ?=
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=600
 
-.PHONY: help setup setup-lab lab test unit notebooks execute-notebooks benchmarks constraints clean
+.PHONY: help setup setup-lab lab test unit notebooks execute-notebooks browser-test benchmarks constraints clean
 
 help:
 	@echo "make lab                 set up .venv (first time) and open the course in JupyterLab"
@@ -29,6 +29,7 @@ help:
 	@echo "make unit                unit tests only"
 	@echo "   TESTS=...             run only these paths, e.g. make test TESTS=notebooks/07_seeing_inside.ipynb"
 	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/.src and re-execute them"
+	@echo "make browser-test        every lesson in JupyterLab in headless Chromium (needs apt's chromium)"
 	@echo "make benchmarks          run the speed/accuracy budgets in benchmarks/"
 
 $(BIN)/python:
@@ -57,6 +58,9 @@ setup: $(VENV)/.test-installed
 
 lab: setup-lab
 	@echo "Starting JupyterLab on the course index, notebooks/index.ipynb (no internet needed). Open the URL printed below."
+	@# A notebook is trusted once its outputs were made here: JupyterLab then draws the saved widgets
+	@# (untrusted outputs fall back to text such as `VBox(children=...)`).
+	@$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null
 	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
 test: setup
@@ -68,6 +72,11 @@ unit: setup
 
 execute-notebooks: setup
 	$(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)
+
+# The lessons as a learner meets them, in JupyterLab in headless Chromium (tests/test_browser.py):
+# needs the system's chromium (Debian: apt-get install chromium); never downloads a browser.
+browser-test: setup
+	BROWSER_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_browser.py -v -s --durations=0 $(PYTEST_ARGS)
 
 benchmarks: setup
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done
