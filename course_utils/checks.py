@@ -6,7 +6,7 @@ course's words: **what was wrong, what is allowed, what to do**. For example::
 
     >>> check_int(2.5, "batch_size", minimum=1)
     Traceback (most recent call last):
-    CourseTypeError: batch_size must be a whole number of at least 1, got 2.5 (float).
+    CourseTypeError: batch_size must be a positive whole number, got 2.5 (float).
 
 The exception types
 -------------------
@@ -187,9 +187,9 @@ def _range_words(minimum, maximum, *, whole: bool, min_inclusive=True, max_inclu
         return f"{noun} in {lo}{minimum}, {maximum}{hi}"
     if minimum is not None:
         if minimum == 0 and min_inclusive:
-            return f"{noun} of at least 0" if whole else "a non-negative number"
-        if minimum == 0:
-            return "a positive number"
+            return f"a non-negative {noun[2:]}"
+        if (minimum == 0 and not min_inclusive) or (whole and minimum == 1 and min_inclusive):
+            return f"a positive {noun[2:]}"
         return f"{noun} of at least {minimum}" if min_inclusive else f"{noun} greater than {minimum}"
     if maximum is not None:
         return f"{noun} of at most {maximum}" if max_inclusive else f"{noun} less than {maximum}"

@@ -177,7 +177,7 @@ def test_channels_last_training_runs():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(epochs=0), "epochs must be a whole number of at least 1"),
+        (dict(epochs=0), "epochs must be a positive whole number"),
         (dict(label_smoothing=1.0), r"label_smoothing must be a number in \[0, 1\)"),
         (dict(grad_clip=-1.0), "grad_clip must be a positive"),
         (dict(optimizer="adam"), "optimizer must be one of: 'sgd', 'adamw'.*Did you mean 'adamw'"),
