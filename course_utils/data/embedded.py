@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ..checks import CourseError, check_int, did_you_mean, is_int
 from ..paths import data_dir
 from . import shapes
 from .shapes import (
@@ -92,7 +93,8 @@ def load_shapes(
         return shapes.generate_shapes(n, seed, size, split)
     check_seed(seed)
     check_size(size)
-    if isinstance(n, int) and 0 < n < full:
+    if is_int(n) and 0 < n < full:
+        n = int(n)
         cached = _read_cache(_cache_path(full, seed, size, split))
         return ShapeArrays(*(a[:n] for a in cached)) if cached is not None else shapes.generate_shapes(n, seed, size, split)
     path = _cache_path(n, seed, size, split)
@@ -205,12 +207,16 @@ def embedded_loaders(
     ``sizes`` overrides the number of images per split, e.g. ``{"train": 2000}``.
     Data lives in memory: ``num_workers=0`` (the default) is fastest here.
     """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    batch_size = check_int(batch_size, "batch_size", minimum=1, hint="64 is a good start.")
+    eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
+    num_workers = check_int(num_workers, "num_workers", minimum=0)
     sizes = dict(sizes or {})
     unknown = set(sizes) - set(SPLIT_SIZES)
     if unknown:
-        raise ValueError(f"sizes has unknown splits {sorted(unknown)}; allowed: {', '.join(SPLIT_SIZES)}.")
+        raise CourseError(
+            f"sizes has unknown splits {sorted(unknown)};{did_you_mean(sorted(unknown)[0], SPLIT_SIZES)} "
+            f"allowed: {', '.join(SPLIT_SIZES)}."
+        )
     data = {
         split: embedded_dataset(split, seed, size, sizes.get(split), augment=augment and split == "train")
         for split in SPLIT_SIZES
@@ -239,8 +245,7 @@ def plot_samples(dataset: EmbeddedShapes | None = None, per_class: int = 8, show
 
     if dataset is None:
         dataset = embedded_dataset("train", n=max(per_class * NUM_CLASSES * 3, 500))
-    if not isinstance(per_class, int) or per_class < 1:
-        raise ValueError(f"per_class must be a positive integer, got {per_class!r}.")
+    per_class = check_int(per_class, "per_class", minimum=1)
     classes = dataset.classes
     fig, axes = plt.subplots(
         len(classes), per_class, figsize=(per_class * 0.9 + 1.2, len(classes) * 0.9), squeeze=False

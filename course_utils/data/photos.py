@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from ..checks import CourseTypeError, check_choice, check_int, describe
 from ..paths import data_dir
 
 
@@ -57,13 +58,12 @@ def load_photo(name: str, size: int | None = None) -> Tensor:
     from torchvision.transforms import functional as TF
 
     if name not in PHOTOS:
-        raise ValueError(f"Unknown photo {name!r}. Available: {', '.join(PHOTOS)}.")
+        check_choice(name, "name", PHOTOS, what="photo", hint=f"Available: {', '.join(PHOTOS)}.")
     path = photos_dir() / PHOTOS[name].file
     with Image.open(path) as im:
         x = TF.pil_to_tensor(im.convert("RGB")).float().div_(255)
     if size is not None:
-        if not isinstance(size, int) or size < 1:
-            raise ValueError(f"size must be a positive integer number of pixels, got {size!r}.")
+        size = check_int(size, "size", minimum=1, hint="It is the shorter side in pixels.")
         x = TF.resize(x, size, antialias=True).clamp_(0, 1)
     return x
 
@@ -80,11 +80,18 @@ def photo_batch(names: list[str] | tuple[str, ...] | None = None, preprocess=Non
 
     from ..models.base import PreprocessConfig
 
+    if preprocess is not None and not isinstance(preprocess, PreprocessConfig):
+        raise CourseTypeError(
+            f"preprocess must be a model's PreprocessConfig, got {describe(preprocess)}: pass model.preprocess."
+        )
     cfg = preprocess if preprocess is not None else PreprocessConfig()
+    if isinstance(names, str):
+        names = [names]  # one photo, not one per letter of its name
+    if names is not None and not isinstance(names, (list, tuple)):
+        raise CourseTypeError(f"names must be a list of photo names such as ['chelsea', 'coffee'], got {describe(names)}.")
     names = photo_names() if names is None else list(names)
-    side = size if size is not None else cfg.input_size[-1]
-    if not isinstance(side, int) or side < 1:
-        raise ValueError(f"size must be a positive integer number of pixels, got {side!r}.")
+    side = check_int(size if size is not None else cfg.input_size[-1], "size", minimum=1,
+                     hint="It is the side of the square images in pixels.")
     resize_to = int(math.floor(side / cfg.crop_pct))
     batch = []
     for name in names:

@@ -13,6 +13,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ..checks import CourseError, CourseTypeError, check_choice, check_int, describe, is_int
+
 
 #: Bump whenever the generator's output changes: cached files of other versions are rebuilt.
 GENERATOR_VERSION = 1
@@ -72,21 +74,19 @@ class ShapeArrays(NamedTuple):
 
 
 def check_size(size: int) -> None:
-    if not isinstance(size, int) or isinstance(size, bool) or not MIN_SIZE <= size <= MAX_SIZE:
-        raise ValueError(
+    if not is_int(size) or not MIN_SIZE <= size <= MAX_SIZE:
+        raise (CourseError if is_int(size) else CourseTypeError)(
             f"size must be an integer between {MIN_SIZE} and {MAX_SIZE} pixels, got {size!r}. "
             f"The default, {DEFAULT_SIZE}, is what the shipped checkpoints were trained on."
         )
 
 
 def check_seed(seed: int) -> None:
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    check_int(seed, "seed", minimum=0)
 
 
 def check_split(split: str) -> None:
-    if split not in SPLIT_SIZES:
-        raise ValueError(f"split must be one of {', '.join(map(repr, SPLIT_SIZES))}, got {split!r}.")
+    check_choice(split, "split", SPLIT_SIZES)
 
 
 def _sample_parameters(rng: np.random.Generator, n: int, size: int) -> dict[str, np.ndarray]:
@@ -260,8 +260,9 @@ def generate_shapes(n: int, seed: int = 0, size: int = DEFAULT_SIZE, split: str 
     one (``generate_shapes(300)`` is ``generate_shapes(2000)[:300]``).
     Every full block holds each class exactly 50 times.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive number of images, got {n!r}.")
+    if not is_int(n) or n < 1:
+        raise (CourseError if is_int(n) else CourseTypeError)(f"n must be a positive number of images, got {describe(n)}.")
+    n = int(n)
     check_seed(seed)
     check_size(size)
     check_split(split)
