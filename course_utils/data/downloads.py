@@ -13,6 +13,7 @@ from typing import Callable
 from urllib.parse import urlparse
 
 from .. import network
+from ..checks import CourseException
 from ..paths import data_dir
 
 
@@ -26,7 +27,7 @@ CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,) * 3, (0.3530,) * 3
 
 
-class DatasetUnavailableError(RuntimeError):
+class DatasetUnavailableError(CourseException, RuntimeError):
     """A real dataset is neither on disk nor downloadable (e.g. no internet)."""
 
 

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .. import network
+from ..checks import CourseException
 from .registry import WeightSource
 
 __all__ = ["PretrainedWeightsError", "WeightsLocation", "locate_weights", "load_pretrained"]
@@ -39,7 +40,7 @@ _HF_FILES = ("model.safetensors", "pytorch_model.bin")  # what timm looks for on
 _LOCAL_SUFFIXES = (".safetensors", ".pth", ".bin")
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(CourseException, RuntimeError):
     """Pretrained weights could not be loaded; the message says why and what to do."""
 
 
