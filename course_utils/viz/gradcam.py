@@ -16,6 +16,8 @@ import torch
 from captum.attr import LayerAttribution, LayerGradCam
 from torch import Tensor, nn
 
+from ..checks import CourseError, CourseTypeError, describe
+
 from .probe import (
     as_batch,
     branch_probe,
@@ -96,7 +98,7 @@ def last_spatial_stage(model: nn.Module, x: Tensor, names: Sequence[str], output
     fine = [n for n in grid if grid[n] >= MIN_CAM_GRID]
     spatial = [n for n in grid if grid[n] >= 2]
     if not spatial:
-        raise ValueError(
+        raise CourseError(
             f"No stage of {model_name(model)} keeps a spatial grid of at least 2x2 for an input of "
             f"{x.shape[-2]}x{x.shape[-1]} pixels, so Grad-CAM has nowhere to point. Use a larger image."
         )
@@ -110,7 +112,7 @@ def _check_target(model: nn.Module, logits: Tensor, target) -> int:
     if isinstance(target, Tensor) and target.numel() == 1:
         target = int(target)
     if not isinstance(target, (int, np.integer)) or isinstance(target, bool) or not 0 <= target < num_classes:
-        raise ValueError(
+        raise CourseError(
             f"target must be a class index from 0 to {num_classes - 1} for {model_name(model)}, "
             f"got {target!r}. Leave it out (None) to explain the predicted class."
         )

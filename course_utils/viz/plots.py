@@ -12,6 +12,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from ..checks import CourseError, CourseTypeError, describe
+
 from .gradcam import GradCam
 from .probe import display_image, model_name
 from .sanity import SanityCheck, cam_mass_in_box, cam_peak_in_box
@@ -52,15 +54,15 @@ def plot_feature_maps(
     if isinstance(maps, Tensor):
         maps = {"feature map": maps}
     if not maps:
-        raise ValueError("maps is empty: pass the dict returned by capture_branches or capture_activations.")
+        raise CourseError("maps is empty: pass the dict returned by capture_branches or capture_activations.")
     if not isinstance(max_channels, int) or max_channels < 1:
-        raise ValueError(f"max_channels must be a positive integer, got {max_channels!r}.")
+        raise CourseError(f"max_channels must be a positive integer, got {max_channels!r}.")
     rows: list[tuple[str, Tensor, list[int]]] = []
     for name, fmap in maps.items():
         fmap = fmap.detach().float().cpu()
         fmap = fmap[0] if fmap.dim() == 4 else fmap
         if fmap.dim() != 3:
-            raise ValueError(f"Feature map {name!r} has shape {tuple(fmap.shape)}; expected C x H x W or N x C x H x W.")
+            raise CourseError(f"Feature map {name!r} has shape {tuple(fmap.shape)}; expected C x H x W or N x C x H x W.")
         rows.append((name, fmap, _pick_channels(name, fmap, channels, max_channels)))
     ncols = max(len(idx) for _, _, idx in rows) + (image is not None)
     fig, axes = plt.subplots(
@@ -107,11 +109,11 @@ def _pick_channels(name: str, fmap: Tensor, channels, max_channels: int) -> list
         if channels == "top":
             strength = fmap.mean(dim=(1, 2))
             return sorted(strength.argsort(descending=True)[:max_channels].tolist())
-        raise ValueError(f"channels must be 'top', 'first' or a list of channel indices, got {channels!r}.")
+        raise CourseError(f"channels must be 'top', 'first' or a list of channel indices, got {channels!r}.")
     idx = [int(c) for c in channels]
     bad = [c for c in idx if not 0 <= c < n]
     if bad or not idx:
-        raise ValueError(f"Channel indices {bad or idx} are out of range for {name!r}, which has {n} channels (0..{n - 1}).")
+        raise CourseError(f"Channel indices {bad or idx} are out of range for {name!r}, which has {n} channels (0..{n - 1}).")
     return idx[:max_channels]
 
 
@@ -180,7 +182,7 @@ def plot_grad_cam_branches(cams: Mapping[str, GradCam], class_names: Sequence[st
     branch's share of the summed Grad-CAM mass.
     """
     if not cams:
-        raise ValueError("cams is empty: pass the dict returned by grad_cam_branches.")
+        raise CourseError("cams is empty: pass the dict returned by grad_cam_branches.")
     first = next(iter(cams.values()))
     n = len(cams) + 1
     fig, axes = plt.subplots(1, n, figsize=(2.5 * n + 0.8, 3.2), layout="constrained")
@@ -234,7 +236,7 @@ def first_layer_filters(model: nn.Module) -> tuple[str, Tensor]:
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d):
             return name, module.weight.detach().cpu()
-    raise ValueError(f"{model_name(model)} has no nn.Conv2d layer, so it has no filters to show.")
+    raise CourseError(f"{model_name(model)} has no nn.Conv2d layer, so it has no filters to show.")
 
 
 def plot_first_layer_filters(model: nn.Module, max_filters: int = 64, per_filter_scale: bool = True,
@@ -248,7 +250,7 @@ def plot_first_layer_filters(model: nn.Module, max_filters: int = 64, per_filter
     """
     name, weight = first_layer_filters(model)
     if not isinstance(max_filters, int) or max_filters < 1:
-        raise ValueError(f"max_filters must be a positive integer, got {max_filters!r}.")
+        raise CourseError(f"max_filters must be a positive integer, got {max_filters!r}.")
     weight = weight[:max_filters].float()
     n, c, kh, kw = weight.shape
     ncols = min(n, 8)

@@ -22,6 +22,8 @@ from torch import Tensor, nn
 
 from ..models.blocks import MultiBranch
 
+from ..checks import CourseError, CourseTypeError, describe
+
 
 def model_name(model: nn.Module) -> str:
     return type(model).__name__
@@ -34,12 +36,12 @@ def as_batch(model: nn.Module, x: Tensor, single: bool = False) -> Tensor:
     count or a too-small image is reported with what the model expects.
     """
     if not isinstance(x, Tensor):
-        raise ValueError(
+        raise CourseError(
             f"Expected the image as a torch.Tensor (what you would pass to model(x)), got {type(x).__name__}. "
             "Convert it with torchvision.transforms.functional.to_tensor and normalize it as the model expects."
         )
     if not x.is_floating_point():
-        raise ValueError(
+        raise CourseError(
             f"Expected a floating-point image (normalized as the model expects), got dtype {x.dtype}. "
             "Convert 0-255 pixels with x.float() / 255, then normalize with the model's mean and std."
         )
@@ -49,9 +51,9 @@ def as_batch(model: nn.Module, x: Tensor, single: bool = False) -> Tensor:
     if check is not None:
         check(x)
     elif x.dim() != 4:
-        raise ValueError(f"Expected an image batch of shape (N, C, H, W), got shape {tuple(x.shape)}.")
+        raise CourseError(f"Expected an image batch of shape (N, C, H, W), got shape {tuple(x.shape)}.")
     if single and x.shape[0] != 1:
-        raise ValueError(
+        raise CourseError(
             f"This function explains one image at a time, got a batch of {x.shape[0]} "
             f"(shape {tuple(x.shape)}). Pass x[i:i+1] (or x[i]) for image i."
         )
@@ -85,7 +87,7 @@ def main_logits(output) -> Tensor:
     logits = getattr(output, "logits", None)
     if isinstance(logits, Tensor):
         return logits
-    raise ValueError(
+    raise CourseError(
         f"The model returned a {type(output).__name__}, not logits. Grad-CAM needs a model whose "
         "forward returns class scores (a tensor, or an object with a .logits tensor)."
     )
@@ -118,7 +120,7 @@ def _unknown_layer_message(model: nn.Module, layer: object) -> str:
     nested = [n for n in all_names if branches and n.startswith(branches[0] + ".")] or [n for n in all_names if "." in n]
     example = (nested or all_names or ["conv1"])[0]
     return (
-        f"Unknown layer {layer!r} for {model_name(model)}.{hint} Its stages (feature_info): "
+        f"Unknown layer {describe(layer)} for {model_name(model)}.{hint} Its stages (feature_info): "
         f"{', '.join(layer_names(model))}.{branch_part} Any name from "
         f"[name for name, _ in model.named_modules()] also works (e.g. {example!r})."
     )
@@ -126,30 +128,37 @@ def _unknown_layer_message(model: nn.Module, layer: object) -> str:
 
 def resolve_layer(model: nn.Module, layer: str) -> nn.Module:
     """The submodule called ``layer``; ValueError listing the valid names if there is none."""
+    if isinstance(layer, nn.Module):
+        name = next((n for n, m in model.named_modules() if m is layer and n), None)
+        where = f"pass layer={name!r}" if name else f"it is not a submodule of {model_name(model)}"
+        raise CourseTypeError(
+            f"layer must be the layer's name (a string), not the module itself: {where}. "
+            f"{model_name(model)}'s stages: {', '.join(layer_names(model))}."
+        )
     if not isinstance(layer, str) or not layer:
-        raise ValueError(_unknown_layer_message(model, layer))
+        raise CourseError(_unknown_layer_message(model, layer))
     try:
         return model.get_submodule(layer)
     except AttributeError:
-        raise ValueError(_unknown_layer_message(model, layer)) from None
+        raise CourseError(_unknown_layer_message(model, layer)) from None
 
 
 def check_spatial(model: nn.Module, layer: str, output: object, for_what: str) -> None:
     """ValueError unless ``output`` is an N x C x H x W tensor, saying why it is needed."""
     stages = ", ".join(layer_names(model))
     if output is None:
-        raise ValueError(
+        raise CourseError(
             f"Layer {layer!r} of {model_name(model)} was not used by its forward pass (it is defined but "
             f"not called, e.g. an auxiliary head in eval mode), so it has no output to show. Pick one of "
             f"its stages: {stages}."
         )
     if not isinstance(output, Tensor):
-        raise ValueError(
+        raise CourseError(
             f"Layer {layer!r} of {model_name(model)} returns a {type(output).__name__}, not a single "
             f"feature-map tensor, so {for_what} cannot use it. Pick one of its stages: {stages}."
         )
     if output.dim() != 4:
-        raise ValueError(
+        raise CourseError(
             f"Layer {layer!r} of {model_name(model)} outputs shape {tuple(output.shape)}: it has no "
             f"spatial (H x W) grid, so {for_what} cannot use it (there is no 'where' left after global "
             f"pooling or in a classifier). Pick a layer before global average pooling, e.g. one of its "
@@ -204,7 +213,7 @@ def capture_activations(model: nn.Module, x: Tensor, layers: str | Sequence[str]
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
-        raise ValueError(f"Give at least one layer name; {model_name(model)}'s stages: {', '.join(layer_names(model))}.")
+        raise CourseError(f"Give at least one layer name; {model_name(model)}'s stages: {', '.join(layer_names(model))}.")
     x = as_batch(model, x)
     _, outputs = probe_forward(model, x, names, keep=True)
     for name in names:
@@ -240,7 +249,7 @@ def check_multibranch(model: nn.Module, layer: str) -> MultiBranch:
     if not isinstance(module, MultiBranch):
         names = branch_layer_names(model)
         valid = f"Its Inception modules: {', '.join(names)}." if names else f"{model_name(model)} has none."
-        raise ValueError(
+        raise CourseError(
             f"Layer {layer!r} of {model_name(model)} is a {type(module).__name__}, not an Inception "
             f"module (MultiBranch), so it has no branches to show separately. {valid}"
         )

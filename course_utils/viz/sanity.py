@@ -16,6 +16,8 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
+from ..checks import CourseError, CourseTypeError, describe
+
 from .gradcam import GradCam, grad_cam
 
 
@@ -53,11 +55,11 @@ def cam_mass_in_box(heatmap: Tensor, box: Sequence[int]) -> float:
     """
     heatmap = heatmap.detach().float()
     if heatmap.dim() != 2:
-        raise ValueError(f"heatmap must be H x W, got shape {tuple(heatmap.shape)} (use GradCam.heatmap).")
+        raise CourseError(f"heatmap must be H x W, got shape {tuple(heatmap.shape)} (use GradCam.heatmap).")
     h, w = heatmap.shape
     x0, y0, x1, y1 = (int(v) for v in box)
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
-        raise ValueError(f"box {tuple(box)} is not (x0, y0, x1, y1) with 0 <= x0 < x1 <= {w} and 0 <= y0 < y1 <= {h}.")
+        raise CourseError(f"box {tuple(box)} is not (x0, y0, x1, y1) with 0 <= x0 < x1 <= {w} and 0 <= y0 < y1 <= {h}.")
     total = float(heatmap.sum())
     if total <= 0:
         return float("nan")
@@ -97,7 +99,7 @@ def rank_correlation(a: Tensor, b: Tensor) -> float:
     1 = the same ordering of positions, 0 = unrelated; NaN if either map is constant.
     """
     if a.shape != b.shape:
-        raise ValueError(f"The maps must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
+        raise CourseError(f"The maps must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}.")
     ra, rb = _average_ranks(a.flatten().double()), _average_ranks(b.flatten().double())
     ra, rb = ra - ra.mean(), rb - rb.mean()
     denominator = float(ra.norm() * rb.norm())
