@@ -34,7 +34,7 @@ def test_a_wide_reduction_costs_more_than_it_saves():
     assert r.mac_saving < 0
 
 
-@pytest.mark.parametrize("bad,match", [(dict(kernel_size=4), "positive odd"), (dict(reduction=0), "out_channels must be a positive"),
+@pytest.mark.parametrize("bad,match", [(dict(kernel_size=4), "positive odd"), (dict(reduction=0), "reduction must be a positive"),
                                        (dict(spatial=2, kernel_size=7), None)])
 def test_bottleneck_bad_input(bad, match):
     if match is None:  # 'same' padding keeps even a 7x7 valid on a 2x2 map

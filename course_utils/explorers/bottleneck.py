@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import costs
+from ..checks import CourseError, check_int
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,17 @@ def bottleneck_comparison(
     channels at 28x28, "#5x5 reduce" 16, "#5x5" 32). Padding keeps the spatial
     size ("same" convolution), as in every Inception branch.
     """
-    if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-        raise ValueError(
+    kernel_size = check_int(kernel_size, "kernel_size", minimum=1,
+                            hint="Use an odd size (1, 3, 5, 7, ...) so that 'same' padding exists.")
+    if kernel_size % 2 == 0:
+        raise CourseError(
             f"kernel_size must be a positive odd integer (1, 3, 5, 7, ...) so that 'same' padding exists, "
-            f"got {kernel_size!r}."
+            f"got {kernel_size}."
         )
+    in_channels = check_int(in_channels, "in_channels", minimum=1)
+    out_channels = check_int(out_channels, "out_channels", minimum=1)
+    spatial = check_int(spatial, "spatial", minimum=1, hint="It is the feature map's height and width.")
+    reduction = check_int(reduction, "reduction", minimum=1, hint="It is the 1x1 reduction's output channels.")
     pad = kernel_size // 2
     direct = costs.conv_cost(in_channels, out_channels, kernel_size, spatial, padding=pad, bias=bias)
     reduce = costs.conv_cost(in_channels, reduction, 1, spatial, bias=bias)

@@ -11,6 +11,7 @@ from typing import Mapping, Sequence
 
 from torch import Tensor, nn
 
+from ..checks import CourseError, describe, did_you_mean
 from ..viz.gradcam import default_cam_layer
 from ..viz.probe import as_batch, branch_layer_names, layer_names, probe_forward
 
@@ -39,7 +40,9 @@ def _pick(kind: str, value: str | None, options: Sequence[str]) -> str:
     if value is None:
         return options[0]
     if value not in options:
-        raise ValueError(f"Unknown {kind} {value!r}. Valid {kind}s: {', '.join(options)}.")
+        raise CourseError(
+            f"Unknown {kind} {describe(value)}.{did_you_mean(value, options)} Valid {kind}s: {', '.join(options)}."
+        )
     return value
 
 
@@ -66,7 +69,7 @@ def seeing_inside_choices(
     switching model or view) becomes the model's default, and ``note`` says so.
     """
     if not images or not model_layers:
-        raise ValueError("Give at least one image and one model to choose from.")
+        raise CourseError("Give at least one image and one model to choose from.")
     image = _pick("image", image, list(images))
     model = _pick("model", model, list(model_layers))
     catalog = model_layers[model]
@@ -74,7 +77,7 @@ def seeing_inside_choices(
     view_options = tuple(v for v in VIEWS if v != "Grad-CAM per branch" or branches)
     notes = []
     if view is not None and view not in VIEWS:
-        raise ValueError(f"Unknown view {view!r}. Valid views: {', '.join(VIEWS)}.")
+        raise CourseError(f"Unknown view {describe(view)}.{did_you_mean(view, VIEWS)} Valid views: {', '.join(VIEWS)}.")
     if view is None:
         view = view_options[0]
     elif view not in view_options:

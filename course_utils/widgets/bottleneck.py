@@ -6,7 +6,12 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from .. import costs
+from ..checks import check_choice, check_int, check_kwargs
 from ..explorers.bottleneck import BottleneckComparison, bottleneck_comparison
+
+#: What the cost explorer's controls offer: (min, max, step) of each slider, the kernel menu.
+SLIDERS = {"in_channels": (8, 1024, 8), "out_channels": (8, 512, 8), "spatial": (7, 112, 1), "reduction": (4, 256, 4)}
+KERNEL_SIZES = (1, 3, 5, 7)
 
 
 def plot_bottleneck(result: BottleneckComparison, axes=None):
@@ -40,15 +45,29 @@ def plot_bottleneck(result: BottleneckComparison, axes=None):
 
 def cost_explorer_widget(**defaults) -> widgets.Widget:
     """Sliders for channels, kernel, spatial size and reduction width -> costs and savings (lesson 01)."""
-    start = {"in_channels": 192, "out_channels": 32, "kernel_size": 5, "spatial": 28, "reduction": 16, **defaults}
+    start = {"in_channels": 192, "out_channels": 32, "kernel_size": 5, "spatial": 28, "reduction": 16}
+    check_kwargs(defaults, "cost_explorer_widget", start)
+    start.update(defaults)
+    # A value the controls cannot show is refused here, not clamped by a slider or refused by traitlets.
+    for name, (low, high, _step) in SLIDERS.items():
+        start[name] = check_int(start[name], name, minimum=low, maximum=high,
+                                hint=f"The widget's slider offers {low} to {high}; "
+                                     "explorers.bottleneck_comparison computes any size.")
+    start["kernel_size"] = check_choice(start["kernel_size"], "kernel_size", KERNEL_SIZES,
+                                        hint="These are what the widget's menu offers.")
     style = {"description_width": "150px"}
     layout = widgets.Layout(width="460px")
+
+    def slider(name, description):
+        low, high, step = SLIDERS[name]
+        return widgets.IntSlider(start[name], low, high, step, description=description, style=style, layout=layout)
+
     controls = {
-        "in_channels": widgets.IntSlider(start["in_channels"], 8, 1024, 8, description="input channels", style=style, layout=layout),
-        "out_channels": widgets.IntSlider(start["out_channels"], 8, 512, 8, description="output channels", style=style, layout=layout),
-        "kernel_size": widgets.Dropdown(options=[1, 3, 5, 7], value=start["kernel_size"], description="kernel size", style=style),
-        "spatial": widgets.IntSlider(start["spatial"], 7, 112, 1, description="spatial size (HxW)", style=style, layout=layout),
-        "reduction": widgets.IntSlider(start["reduction"], 4, 256, 4, description="1x1 reduction width", style=style, layout=layout),
+        "in_channels": slider("in_channels", "input channels"),
+        "out_channels": slider("out_channels", "output channels"),
+        "kernel_size": widgets.Dropdown(options=list(KERNEL_SIZES), value=start["kernel_size"], description="kernel size", style=style),
+        "spatial": slider("spatial", "spatial size (HxW)"),
+        "reduction": slider("reduction", "1x1 reduction width"),
     }
     readout = widgets.HTML()
     plot = widgets.Output()

@@ -56,7 +56,9 @@ def seeing_inside_widget(models: Mapping[str, nn.Module], inputs: Mapping[str, T
     from IPython.display import display as show
 
     if not models or not inputs:
-        raise ValueError("Give at least one model and one image.")
+        from ..checks import CourseError
+
+        raise CourseError("Give at least one model and one image (models and inputs are dicts: name -> object).")
     first_input = next(iter(inputs.values()))
     catalogs = {name: layer_catalog(model, first_input) for name, model in models.items()}
     state = seeing_inside_choices(list(inputs), catalogs)
