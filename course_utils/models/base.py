@@ -115,7 +115,7 @@ class CourseModel(nn.Module):
         if min(x.shape[-2:]) < min_size:
             raise CourseError(
                 f"{name} needs inputs of at least {min_size}x{min_size} pixels, got "
-                f"{x.shape[-2]}x{x.shape[-1]}; its usual input size is "
+                f"{x.shape[-2]}x{x.shape[-1]} (x has shape {tuple(x.shape)}); its usual input size is "
                 f"{self.preprocess.input_size[1]}x{self.preprocess.input_size[2]}. "
                 "Resize the image (torchvision.transforms.Resize) or use a mini_* model."
             )
@@ -154,7 +154,8 @@ class CourseModel(nn.Module):
                 raise
             raise CourseError(
                 f"Training {type(self).__name__} with its auxiliary classifiers needs a batch of at least 2 "
-                f"images (their BatchNorm layers average over the batch), got a batch of {x.shape[0]}. Use "
+                f"images (their BatchNorm layers average over the batch), got a batch of {x.shape[0]} (x has shape "
+                f"{tuple(x.shape)}). Use "
                 "batch_size >= 2 (and DataLoader(..., drop_last=True)), call model.eval() for inference, or "
                 "build the model with aux_logits=False."
             ) from None
