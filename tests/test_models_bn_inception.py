@@ -5,7 +5,8 @@ from torch import nn
 
 from course_utils.costs import count_macs, count_params
 from course_utils.models import create_model
-from course_utils.models.bn_inception import BN_INCEPTION_FIGURE5, BNInception, InceptionBN, SeparableConv2d
+from course_utils.models.blocks import SeparableConvBN
+from course_utils.models.bn_inception import BN_INCEPTION_FIGURE5, BNInception, InceptionBN
 
 # Figure 5 of Ioffe & Szegedy 2015 (arXiv 1502.03167v3, Appendix), transcribed.
 # Columns: type, patch size/stride, output size, depth, #1x1, #3x3 reduce, #3x3,
@@ -120,7 +121,7 @@ def _analytic_cost(table=BN_INCEPTION_FIGURE5, pool_proj_override=None, num_clas
     conv(64, 64, 1, 56)
     conv(64, 192, 3, 56)
     cin, hw = 192, 28
-    for name, stride, c1, r3, c3, rd, d, _, proj in table:
+    for name, (stride, c1, r3, c3, rd, d, _, proj) in table.items():
         proj = (pool_proj_override or {}).get(name, proj)
         out_hw = hw // stride
         if c1:
@@ -167,10 +168,10 @@ def test_growth_over_googlenet():
 
 def test_stem_and_batchnorm_everywhere():
     model = create_model("bn_inception")
-    assert isinstance(model.conv1, SeparableConv2d)
-    dw = model.conv1.depthwise
+    assert isinstance(model.conv1, SeparableConvBN) and isinstance(model.conv1.relu, nn.ReLU)
+    dw = model.conv1.conv.depthwise
     assert (dw.in_channels, dw.out_channels, dw.groups, dw.kernel_size, dw.stride) == (3, 24, 3, (7, 7), (2, 2))
-    assert model.conv1.pointwise.conv.in_channels == 24 and model.conv1.pointwise.conv.out_channels == 64
+    assert model.conv1.conv.pointwise.in_channels == 24 and model.conv1.conv.pointwise.out_channels == 64
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     assert len(bns) == len(convs) - 1  # every conv but the depthwise half of conv1 (linear, as in TF-slim)
@@ -185,7 +186,7 @@ def test_inception_bn_module_branches():
     block = InceptionBN(32, 8, 8, 16, 8, 16, "avg", 8).eval()
     x = torch.randn(2, 32, 10, 10)
     branches = block.forward_branches(x)
-    assert list(branches) == ["1x1", "3x3", "double 3x3", "avg pool + proj"]
+    assert list(branches) == ["1x1", "3x3", "double 3x3", "pool proj"]
     assert torch.equal(block(x), torch.cat(list(branches.values()), 1)) and block.out_channels == 48
     reduce = InceptionBN(32, 0, 8, 16, 8, 16, "max", None, stride=2).eval()
     out = reduce.forward_branches(torch.randn(2, 32, 9, 9))
@@ -223,7 +224,7 @@ def test_bad_inputs_and_arguments():
         create_model("bn_inceptoin")
     for kwargs, match in [
         (dict(num_classes=-3), "num_classes"),
-        (dict(dropout=2), "dropout"),
+        (dict(drop_rate=2), "drop_rate"),
         (dict(separable_conv1=1), "separable_conv1"),
         (dict(match_output_sizes="yes"), "match_output_sizes"),
         (dict(in_chans=0), "in_chans"),

@@ -4,28 +4,33 @@ Modelled on timm's model API (``forward_features``, ``forward_head``,
 ``num_features``, ``reset_classifier``, ``feature_info``) so that one
 feature-map or Grad-CAM helper works for every member of the family.
 
-A model subclass sets, in ``__init__``:
+A family's model class takes its config (``models.config``) and, in ``__init__``:
 
-* ``self.num_classes`` and ``self.num_features`` (channels entering the head),
-* ``self.global_pool`` (pooling + flatten), ``self.dropout`` and ``self.fc``,
-* ``self.feature_info``: a list of :class:`FeatureInfo`, one per stage,
-* ``self.preprocess``: a :class:`PreprocessConfig` (input size, mean/std ...),
+* calls ``super().__init__(config)`` (sets ``config``, ``num_classes``,
+  ``in_chans`` and ``preprocess``: input size, mean/std ...),
+* builds its layers, then the head with ``self.build_head(channels)``
+  (global average pooling, dropout, classifier),
+* sets ``self.feature_info``: a list of :class:`FeatureInfo`, one per stage,
 
 and implements ``forward_features(x)`` (image -> last feature map). Models
-with auxiliary classifiers name them in ``aux_head_names`` and override
+with auxiliary classifiers name them in ``aux_head_names``, say which inputs
+they can train on in ``aux_input_sizes``, and override
 ``_forward_trunk(x, with_aux)`` to return the auxiliary logits too; ``forward``
 then returns :class:`AuxOutputs` in training mode.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from torch import Tensor, nn
 
 from ..checks import CourseError, check_image_tensor
 
-from .args import check_num_classes
+from ..checks import check_int
+
+if TYPE_CHECKING:
+    from .config import ModelConfig
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -101,6 +106,23 @@ class CourseModel(nn.Module):
     #: Weight of each auxiliary loss in the paper (GoogLeNet 0.3, Inception v3 0.4).
     aux_loss_weight: float = 0.0
     in_chans: int = 3
+    #: (smallest, largest) input side on which the auxiliary heads can train; None: any size.
+    aux_input_sizes: tuple[int, int] | None = None
+
+    def __init__(self, config: "ModelConfig | None" = None) -> None:
+        super().__init__()
+        if config is not None:
+            self.config = config
+            self.num_classes = config.num_classes
+            self.in_chans = config.in_chans
+            self.preprocess = config.model_preprocess()
+
+    def build_head(self, num_features: int) -> None:
+        """The head every family shares: global average pooling, dropout (``config.drop_rate``), linear."""
+        self.num_features = num_features
+        self.global_pool = GlobalAvgPool()
+        self.dropout = nn.Dropout(self.config.drop_rate)
+        self.fc = nn.Linear(num_features, self.num_classes) if self.num_classes > 0 else nn.Identity()
 
     # -- input checks -----------------------------------------------------
     def check_input(self, x: Tensor) -> None:
@@ -139,7 +161,17 @@ class CourseModel(nn.Module):
         return self.forward_features(x), []
 
     def check_aux_input(self, x: Tensor) -> None:
-        """Raise ValueError when the auxiliary heads cannot train on ``x`` (none by default)."""
+        """Raise ValueError when the auxiliary heads cannot train on ``x`` (see ``aux_input_sizes``)."""
+        if self.aux_input_sizes is None:
+            return
+        low, high = self.aux_input_sizes
+        if not (low <= min(x.shape[-2:]) and max(x.shape[-2:]) <= high):
+            sizes = f"{low}x{low} to {high}x{high}" if high < 10**6 else f"at least {low}x{low}"
+            raise ValueError(
+                f"Training {type(self).__name__} with its auxiliary classifiers needs inputs of {sizes} "
+                f"pixels (the heads' fixed pooling must meet their layers' sizes), got {x.shape[-2]}x{x.shape[-1]}. "
+                "Resize the images, build the model with aux_logits=False, or call model.eval() for inference."
+            )
 
     def forward(self, x: Tensor) -> Tensor | AuxOutputs:
         """Logits; in training mode with auxiliary heads, ``AuxOutputs(logits, aux_logits)``."""
@@ -168,7 +200,7 @@ class CourseModel(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the classifier (and any auxiliary classifiers) for ``num_classes``."""
-        check_num_classes(num_classes)
+        check_int(num_classes, "num_classes", minimum=0, hint="(0 removes the classifier.)")
         self.num_classes = num_classes
         self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         for aux in self.aux_heads():
@@ -180,10 +212,6 @@ class CourseModel(nn.Module):
     def aux_heads(self) -> list[nn.Module]:
         """Auxiliary classifier modules (empty for models without them)."""
         return [head for name in self.aux_head_names if (head := getattr(self, name)) is not None]
-
-    @property
-    def feature_names(self) -> list[str]:
-        return [f.module for f in self.feature_info]
 
 
 class GlobalAvgPool(nn.Sequential):

@@ -26,65 +26,45 @@ available (``match_output_sizes``): the channel columns of 4c and 4d say
 while the output-size column prints 576 (and 1024). TF-slim uses 96-channel
 pool projections there, which reproduces the printed output sizes.
 
-Params and MACs at 224 x 224, 1000 classes (eval, counted by
-``course_utils.costs``; see tests/test_models_bn_inception.py):
-``bn_inception()`` 11,278,528 params, 1.949 GMACs;
-``bn_inception(match_output_sizes=True)`` 11,188,288 params, 1.935 GMACs.
-For comparison ``googlenet_paper(aux_logits=False)``: 6,998,552 params, 1.583 GMACs.
+Its parameters and MACs, derived by counting this model, are in
+``models.records.RECORDS["bn_inception"]`` (and the README's model-zoo table).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Mapping
+
 from torch import Tensor, nn
 
-from .args import check_dropout, check_flag, check_in_chans, check_num_classes, check_width_mult, scale_channels
-from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
-from .blocks import BasicConv2d, MultiBranch
+from ..checks import check_bool
+from .base import CourseModel, FeatureInfo, PreprocessConfig
+from .blocks import BasicConv2d, MultiBranch, SeparableConvBN
+from .config import ModelConfig, table_field
 from .googlenet import STEM_CHANNELS
 from .registry import register_model
 
-__all__ = ["BN_INCEPTION_FIGURE5", "BNInception", "InceptionBN", "SeparableConv2d", "bn_inception", "mini_bn_inception"]
+__all__ = [
+    "BN_INCEPTION", "BN_INCEPTION_FIGURE5", "BNInception", "BNInceptionConfig", "InceptionBN", "MINI_BN_INCEPTION",
+    "bn_inception", "mini_bn_inception",
+]
 
-# Figure 5 of the BN paper, the Inception rows: name, stride, then the columns
+# Figure 5 of the BN paper, the Inception rows: stride, then the columns
 # #1x1, #3x3 reduce, #3x3, double #3x3 reduce, double #3x3, and "Pool +proj"
 # split into the pooling type and the projection width (None: "pass through").
-BN_INCEPTION_FIGURE5: tuple = (
-    ("inception3a", 1, 64, 64, 64, 64, 96, "avg", 32),  # 28 x 28 x 256
-    ("inception3b", 1, 64, 64, 96, 64, 96, "avg", 64),  # 28 x 28 x 320
-    ("inception3c", 2, 0, 128, 160, 64, 96, "max", None),  # 14 x 14 x 576
-    ("inception4a", 1, 224, 64, 96, 96, 128, "avg", 128),  # 14 x 14 x 576
-    ("inception4b", 1, 192, 96, 128, 96, 128, "avg", 128),  # 14 x 14 x 576
-    ("inception4c", 1, 160, 128, 160, 128, 160, "avg", 128),  # 14 x 14 x 608 (table: 576)
-    ("inception4d", 1, 96, 128, 192, 160, 192, "avg", 128),  # 14 x 14 x 608 (table: 576)
-    ("inception4e", 2, 0, 128, 192, 192, 256, "max", None),  # 7 x 7 x 1056 (table: 1024)
-    ("inception5a", 1, 352, 192, 320, 160, 224, "avg", 128),  # 7 x 7 x 1024
-    ("inception5b", 1, 352, 192, 320, 192, 224, "max", 128),  # 7 x 7 x 1024
-)
+BN_INCEPTION_FIGURE5: dict[str, tuple] = {
+    "inception3a": (1, 64, 64, 64, 64, 96, "avg", 32),  # 28 x 28 x 256
+    "inception3b": (1, 64, 64, 96, 64, 96, "avg", 64),  # 28 x 28 x 320
+    "inception3c": (2, 0, 128, 160, 64, 96, "max", None),  # 14 x 14 x 576
+    "inception4a": (1, 224, 64, 96, 96, 128, "avg", 128),  # 14 x 14 x 576
+    "inception4b": (1, 192, 96, 128, 96, 128, "avg", 128),  # 14 x 14 x 576
+    "inception4c": (1, 160, 128, 160, 128, 160, "avg", 128),  # 14 x 14 x 608 (table: 576)
+    "inception4d": (1, 96, 128, 192, 160, 192, "avg", 128),  # 14 x 14 x 608 (table: 576)
+    "inception4e": (2, 0, 128, 192, 192, 256, "max", None),  # 7 x 7 x 1056 (table: 1024)
+    "inception5a": (1, 352, 192, 320, 160, 224, "avg", 128),  # 7 x 7 x 1024
+    "inception5b": (1, 352, 192, 320, 192, 224, "max", 128),  # 7 x 7 x 1024
+}
 #: TF-slim's pool projections for 4c and 4d, which give the printed 576 output channels.
 SLIM_POOL_PROJ = {"inception4c": 96, "inception4d": 96}
-
-
-class SeparableConv2d(nn.Module):
-    """Depthwise kxk conv (``depth_multiplier`` filters per input channel) -> pointwise conv-BN-ReLU.
-
-    The BN paper's first layer ("separable convolution with depth multiplier 8",
-    Appendix): a 7x7/2 depthwise conv turns 3 channels into 24, a 1x1 conv mixes
-    them into 64. As in TF-slim's ``separable_conv2d`` there is no BN or ReLU
-    between the two: one linear map, factorized (the building block of Xception, lesson 06).
-    """
-
-    def __init__(
-        self, in_channels: int, out_channels: int, kernel_size: int, stride: int, padding: int, depth_multiplier: int
-    ) -> None:
-        super().__init__()
-        mid = in_channels * depth_multiplier
-        self.depthwise = nn.Conv2d(
-            in_channels, mid, kernel_size, stride=stride, padding=padding, groups=in_channels, bias=False
-        )
-        self.pointwise = BasicConv2d(mid, out_channels, kernel_size=1)  # conv -> BN -> ReLU
-
-    def forward(self, x: Tensor) -> Tensor:
-        # N x 3 x 224 x 224 -> N x 24 x 112 x 112 -> N x 64 x 112 x 112
-        return self.pointwise(self.depthwise(x))
 
 
 class InceptionBN(MultiBranch):
@@ -107,6 +87,12 @@ class InceptionBN(MultiBranch):
         pool_proj: the "+proj" width, or None for "pass through".
         stride: 1, or 2 for the grid-reducing modules.
     """
+
+    # Figure 5's column names; "max pool": the stride-2 modules' pooled input, passed through.
+    branch_labels = {
+        "branch1x1": "1x1", "branch3x3": "3x3", "branch3x3dbl": "double 3x3",
+        "branch_pool": "pool proj", "branch_pass": "max pool",
+    }
 
     def __init__(
         self,
@@ -149,101 +135,91 @@ class InceptionBN(MultiBranch):
         )
         self.pool_type = pool
         if pool_proj is None:
-            self.branch_pool = pool_layer  # "pass through": the pooled input, all its channels
+            self.branch_pool = None
+            self.branch_pass = pool_layer  # "pass through": the pooled input, all its channels
         else:
             self.branch_pool = nn.Sequential(pool_layer, BasicConv2d(in_channels, pool_proj, kernel_size=1))
+            self.branch_pass = None
         self.out_channels = ch1x1 + ch3x3 + ch3x3dbl + (in_channels if pool_proj is None else pool_proj)
 
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x in_channels x H x W -> each branch gives H/stride x W/stride
-        branches = {}
-        if self.branch1x1 is not None:
-            branches["1x1"] = self.branch1x1(x)  # N x ch1x1
-        branches["3x3"] = self.branch3x3(x)  # N x ch3x3
-        branches["double 3x3"] = self.branch3x3dbl(x)  # N x ch3x3dbl
-        proj = isinstance(self.branch_pool, nn.Sequential)
-        branches[f"{self.pool_type} pool" + (" + proj" if proj else "")] = self.branch_pool(x)  # N x pool_proj (or C)
-        return branches
 
 
-class BNInception(CourseModel):
-    """BN-Inception: Figure 5 of Ioffe & Szegedy 2015 (use :func:`bn_inception`).
+@dataclass(frozen=True)
+class BNInceptionConfig(ModelConfig):
+    """Everything :class:`BNInception` is built from (the shared fields: :class:`~.config.ModelConfig`).
 
-    Shape comments are for a 224 x 224 input and the table's channel columns
-    (``match_output_sizes=False``).
-
-    Args:
-        num_classes: classes of the classifier (0: features only).
-        dropout: dropout before the classifier (the paper removed it: 0).
+    Attributes:
+        figure5: Figure 5's Inception rows (``BN_INCEPTION_FIGURE5``), before ``width_mult``.
+        stem_channels: conv1, conv2, conv3 widths (64, 64, 192 as in GoogLeNet).
+        small_stem: a 3x3/1 conv1 instead of the 7x7/2 one, for 32-64 px images (the minis).
         separable_conv1: the paper's separable 7x7/2 first layer (depth multiplier 8);
             False gives a plain 7x7/2 conv, as in the Caffe ports of this network.
         match_output_sizes: 96-channel pool projections in 4c and 4d (TF-slim), so the
             output sizes are the table's printed 576 / 1024 instead of 608 / 1056.
-        mini: the small-image stem (3x3/1 first conv) of :func:`mini_bn_inception`.
-        width_mult: multiplies every channel count of the table.
-        in_chans: input channels.
     """
 
-    def __init__(
-        self,
-        num_classes: int = 1000,
-        dropout: float = 0.0,
-        separable_conv1: bool = True,
-        match_output_sizes: bool = False,
-        mini: bool = False,
-        width_mult: float = 1.0,
-        in_chans: int = 3,
-    ) -> None:
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_chans = in_chans
+    figure5: Mapping[str, tuple] = table_field(BN_INCEPTION_FIGURE5)
+    stem_channels: tuple[int, int, int] = STEM_CHANNELS
+    small_stem: bool = False
+    separable_conv1: bool = True
+    match_output_sizes: bool = False
 
-        def ch(c: int) -> int:
-            return scale_channels(c, width_mult)
+    def check(self) -> None:
+        super().check()
+        for flag in ("small_stem", "separable_conv1", "match_output_sizes"):
+            check_bool(getattr(self, flag), flag)
 
-        c1, c2, c3 = (ch(c) for c in STEM_CHANNELS)  # 64, 64, 192 as in GoogLeNet
+
+class BNInception(CourseModel):
+    """BN-Inception: Figure 5 of Ioffe & Szegedy 2015, built from a :class:`BNInceptionConfig`.
+
+    Shape comments are for a 224 x 224 input and the table's channel columns
+    (``match_output_sizes=False``). Presets: :func:`bn_inception`, :func:`mini_bn_inception`.
+    """
+
+    def __init__(self, config: BNInceptionConfig = None) -> None:
+        config = BN_INCEPTION if config is None else config
+        super().__init__(config)
+        rows = dict(config.figure5)
+        if config.match_output_sizes:
+            rows.update({name: rows[name][:-1] + (pool_proj,) for name, pool_proj in SLIM_POOL_PROJ.items()})
+        # Each row: stride, then the channel columns at this width, the pool type and the projection.
+        t = {name: (stride, *config.widths(ch), pool, None if proj is None else config.ch(proj))
+             for name, (stride, *ch, pool, proj) in rows.items()}
+        c1, c2, c3 = config.widths(config.stem_channels)  # 64, 64, 192 as in GoogLeNet
+
         # -- stem (Figure 5 rows 1-4): GoogLeNet's, with BatchNorm and without LRN ----
-        if mini:
-            self.conv1 = BasicConv2d(in_chans, c1, kernel_size=3, stride=1, padding=1)
-        elif separable_conv1:
+        if config.small_stem:
+            self.conv1 = BasicConv2d(config.in_chans, c1, kernel_size=3, stride=1, padding=1)
+        elif config.separable_conv1:
             # "Our model employed separable convolution with depth multiplier 8 on the
-            # first convolutional layer" (Appendix): 3 x 8 = 24 depthwise channels.
-            self.conv1 = SeparableConv2d(in_chans, c1, 7, stride=2, padding=3, depth_multiplier=8)
+            # first convolutional layer" (Appendix): 3 x 8 = 24 depthwise channels, then
+            # a 1x1 conv to 64, nothing in between (as TF-slim's separable_conv2d).
+            self.conv1 = SeparableConvBN(config.in_chans, c1, 7, stride=2, padding=3, depth_multiplier=8,
+                                         activate=True)
         else:
-            self.conv1 = BasicConv2d(in_chans, c1, kernel_size=7, stride=2, padding=3)
+            self.conv1 = BasicConv2d(config.in_chans, c1, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
         self.conv2 = BasicConv2d(c1, c2, kernel_size=1)  # Figure 5: "#3x3 reduce" 64
         self.conv3 = BasicConv2d(c2, c3, kernel_size=3, padding=1)
         self.maxpool2 = nn.MaxPool2d(3, stride=2, ceil_mode=True)
 
-        # -- Inception modules: a loop over Figure 5 (no pools in between) ---------
-        channels = c3
-        self.inception_names: list[str] = []
-        for name, stride, ch1x1, ch3x3red, ch3x3, dbl_red, dbl, pool, pool_proj in BN_INCEPTION_FIGURE5:
-            if match_output_sizes and name in SLIM_POOL_PROJ:
-                pool_proj = SLIM_POOL_PROJ[name]
-            block = InceptionBN(
-                channels,
-                ch(ch1x1) if ch1x1 else 0,
-                ch(ch3x3red),
-                ch(ch3x3),
-                ch(dbl_red),
-                ch(dbl),
-                pool,
-                None if pool_proj is None else ch(pool_proj),
-                stride=stride,
-            )
-            setattr(self, name, block)
-            self.inception_names.append(name)
-            channels = block.out_channels
+        # -- Inception modules, one per row of Figure 5 (no pools in between) ---------
+        self.inception3a = _module(c3, t["inception3a"])
+        self.inception3b = _module(self.inception3a.out_channels, t["inception3b"])
+        self.inception3c = _module(self.inception3b.out_channels, t["inception3c"])
+        self.inception4a = _module(self.inception3c.out_channels, t["inception4a"])
+        self.inception4b = _module(self.inception4a.out_channels, t["inception4b"])
+        self.inception4c = _module(self.inception4b.out_channels, t["inception4c"])
+        self.inception4d = _module(self.inception4c.out_channels, t["inception4d"])
+        self.inception4e = _module(self.inception4d.out_channels, t["inception4e"])
+        self.inception5a = _module(self.inception4e.out_channels, t["inception5a"])
+        self.inception5b = _module(self.inception5a.out_channels, t["inception5b"])
 
         # -- head: global average pooling (Figure 5 "avg pool 7x7/1") and a linear layer
-        self.num_features = channels
-        self.global_pool = GlobalAvgPool()
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+        self.build_head(self.inception5b.out_channels)
 
-        r = 1 if mini else 2  # cumulative strides halve with the mini's stride-1 stem
+        r = 1 if config.small_stem else 2  # cumulative strides halve with the small stride-1 stem
         self.feature_info = [
             FeatureInfo("conv1", c1, r),
             FeatureInfo("conv3", c3, 2 * r),
@@ -251,11 +227,6 @@ class BNInception(CourseModel):
             FeatureInfo("inception4d", self.inception4d.out_channels, 8 * r),
             FeatureInfo("inception5b", self.inception5b.out_channels, 16 * r),
         ]
-        # min_input_size: the smallest input every layer accepts (the tests check one less fails).
-        if mini:
-            self.preprocess = PreprocessConfig(input_size=(in_chans, 48, 48), min_input_size=4, crop_pct=1.0)
-        else:
-            self.preprocess = PreprocessConfig(input_size=(in_chans, 224, 224), min_input_size=7)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """Image batch -> the last feature map (N x 1024 x 7 x 7 at 224 x 224)."""
@@ -293,47 +264,44 @@ class BNInception(CourseModel):
         return x
 
 
+def _module(in_channels: int, row: tuple) -> InceptionBN:
+    """One Inception module from a row of Figure 5 (stride, channel columns, pool, projection)."""
+    stride, ch1x1, ch3x3red, ch3x3, dbl_red, dbl, pool, pool_proj = row
+    return InceptionBN(in_channels, ch1x1, ch3x3red, ch3x3, dbl_red, dbl, pool, pool_proj, stride=stride)
+
+
+# ---------------------------------------------------------------------------
+# presets
+# ---------------------------------------------------------------------------
+#: The BN paper's network; min_input_size: the smallest input every layer accepts (tests check one less fails).
+BN_INCEPTION = BNInceptionConfig(preprocess=PreprocessConfig(input_size=(3, 224, 224), min_input_size=7))
+#: 32-64 px images: the same table at width x 0.25 (multiples of 8), a 3x3/1 first conv.
+MINI_BN_INCEPTION = BNInceptionConfig(
+    num_classes=10, small_stem=True, width_mult=0.25, channel_divisor=8,
+    preprocess=PreprocessConfig(input_size=(3, 48, 48), min_input_size=4, crop_pct=1.0),
+)
+
+
 @register_model
-def bn_inception(
-    num_classes: int = 1000,
-    dropout: float = 0.0,
-    separable_conv1: bool = True,
-    match_output_sizes: bool = False,
-    in_chans: int = 3,
-) -> BNInception:
+def bn_inception(**changes) -> BNInception:
     """BN-Inception (Inception v2) as in the BN paper's Figure 5, for 224 x 224 inputs.
 
-    11,278,528 parameters and 1.949 GMACs at 224 x 224 (11,188,288 and 1.935 G
-    with ``match_output_sizes=True``), derived from the table by counting this
-    model: there is no reference implementation in torchvision or timm, and no
-    pretrained weights. No auxiliary classifier (Figure 5 has none).
-    See the module docstring for the table's 4c/4d inconsistency.
+    ``BNInception(BN_INCEPTION.replace(**changes))``. There is no reference
+    implementation in torchvision or timm, and no pretrained weights: its costs
+    (``models.records``) are derived by counting this model. No auxiliary
+    classifier (Figure 5 has none), no dropout (Section 4.2.1).
+    See the module docstring for the table's 4c/4d inconsistency (``match_output_sizes``).
     """
-    check_num_classes(num_classes)
-    return BNInception(
-        num_classes=num_classes,
-        dropout=check_dropout(dropout),
-        separable_conv1=check_flag(separable_conv1, "separable_conv1"),
-        match_output_sizes=check_flag(match_output_sizes, "match_output_sizes"),
-        in_chans=check_in_chans(in_chans),
-    )
+    return BNInception(BN_INCEPTION.replace(**changes))
 
 
 @register_model
-def mini_bn_inception(
-    num_classes: int = 10, width_mult: float = 0.25, dropout: float = 0.0, in_chans: int = 3
-) -> BNInception:
+def mini_bn_inception(**changes) -> BNInception:
     """A small BN-Inception for 32-64 px images (lesson 03's CPU experiments).
 
-    The same modules and Figure 5 table, channels times ``width_mult`` (rounded
-    to multiples of 8), and a 3x3/1 first convolution instead of the separable
-    7x7/2: a 48 x 48 image reaches inception3a at 12 x 12 and 5b at 3 x 3.
+    ``BNInception(MINI_BN_INCEPTION.replace(**changes))``: the same modules and
+    Figure 5 table, channels times ``width_mult`` (rounded to multiples of 8), and
+    a 3x3/1 first convolution instead of the separable 7x7/2: a 48 x 48 image
+    reaches inception3a at 12 x 12 and 5b at 3 x 3.
     """
-    check_num_classes(num_classes)
-    return BNInception(
-        num_classes=num_classes,
-        dropout=check_dropout(dropout),
-        mini=True,
-        width_mult=check_width_mult(width_mult),
-        in_chans=check_in_chans(in_chans),
-    )
+    return BNInception(MINI_BN_INCEPTION.replace(**changes))
