@@ -189,6 +189,8 @@ def save_checkpoint(
         raise CourseError(f"dataset_version must be an int, a str or None, got {describe(dataset_version)}.")
     if extra is not None and not isinstance(extra, Mapping):
         raise CourseError(f"extra must be a dict of more metadata, got {describe(extra)}.")
+    if extra is not None:
+        _check_plain(_to_plain(dict(extra)), "extra")
     if not isinstance(path, (str, os.PathLike)) or Path(path).is_dir():
         raise CourseError(
             f"path must be the checkpoint file to write (e.g. 'my_model.pt'), got {describe(path)}"

@@ -271,7 +271,7 @@ def train_one_epoch(
     num_outputs = _num_outputs(model)
     bar = _progress(loader, progress, desc=desc, leave=False, unit="batch")
     for step, batch in enumerate(bar, start=1):
-        images, targets = _check_batch(batch, num_outputs, f"{desc}, batch {step}")
+        images, targets = _check_batch(batch, num_outputs, f"{desc}, batch {step} of train_loader")
         images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
         # Mixed precision: matrix products in float16 on the GPU, the loss in float32.
         with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=use_amp):
@@ -350,7 +350,7 @@ def evaluate(
     total_loss, preds, trues = 0.0, [], []
     warned = False
     for step, batch in enumerate(_progress(loader, progress, desc="eval", leave=False, unit="batch"), start=1):
-        images, targets = _check_batch(batch, num_outputs or num_classes, f"evaluate, batch {step}")
+        images, targets = _check_batch(batch, num_outputs or num_classes, f"evaluate, batch {step} of loader")
         images, targets = images.to(device), targets.to(device)
         logits = main_logits(model(images)).float()
         if not warned and not bool(torch.isfinite(logits).all()):

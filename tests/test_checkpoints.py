@@ -97,7 +97,7 @@ def test_half_precision_storage_halves_the_file_and_loads_as_float32(tmp_path, r
 
 
 def test_metadata_must_be_plain_types(tmp_path, registered):
-    with pytest.raises(ValueError, match=r"metadata\['accuracy_tensor'\] is a Tensor.*float\(x\)"):
+    with pytest.raises(ValueError, match=r"extra\['accuracy_tensor'\] is a Tensor.*float\(x\)"):
         save_small(tmp_path / "x.pt", extra={"accuracy_tensor": torch.tensor(0.5)})
     with pytest.raises(ValueError, match="clashes with a standard field"):
         save_small(tmp_path / "x.pt", extra={"accuracy": 1.0})

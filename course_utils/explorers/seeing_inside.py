@@ -69,7 +69,7 @@ def seeing_inside_choices(
     switching model or view) becomes the model's default, and ``note`` says so.
     """
     if not images or not model_layers:
-        raise CourseError("Give at least one image and one model to choose from.")
+        raise CourseError("images and model_layers must not be empty: give at least one image and one model to choose from.")
     image = _pick("image", image, list(images))
     model = _pick("model", model, list(model_layers))
     catalog = model_layers[model]

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from ..checks import CourseError, CourseTypeError, describe
+from ..checks import CourseError, CourseTypeError, check_int, describe
 
 from .gradcam import GradCam
 from .probe import display_image, model_name
@@ -55,8 +55,7 @@ def plot_feature_maps(
         maps = {"feature map": maps}
     if not maps:
         raise CourseError("maps is empty: pass the dict returned by capture_branches or capture_activations.")
-    if not isinstance(max_channels, int) or max_channels < 1:
-        raise CourseError(f"max_channels must be a positive integer, got {max_channels!r}.")
+    max_channels = check_int(max_channels, "max_channels", minimum=1)
     rows: list[tuple[str, Tensor, list[int]]] = []
     for name, fmap in maps.items():
         fmap = fmap.detach().float().cpu()
@@ -249,8 +248,7 @@ def plot_first_layer_filters(model: nn.Module, max_filters: int = 64, per_filter
     |weight| (shapes become visible); otherwise one scale for all (strengths compare).
     """
     name, weight = first_layer_filters(model)
-    if not isinstance(max_filters, int) or max_filters < 1:
-        raise CourseError(f"max_filters must be a positive integer, got {max_filters!r}.")
+    max_filters = check_int(max_filters, "max_filters", minimum=1)
     weight = weight[:max_filters].float()
     n, c, kh, kw = weight.shape
     ncols = min(n, 8)

@@ -37,12 +37,12 @@ def as_batch(model: nn.Module, x: Tensor, single: bool = False) -> Tensor:
     """
     if not isinstance(x, Tensor):
         raise CourseError(
-            f"Expected the image as a torch.Tensor (what you would pass to model(x)), got {type(x).__name__}. "
+            f"x must be the image as a torch.Tensor (what you would pass to model(x)), got {describe(x)}. "
             "Convert it with torchvision.transforms.functional.to_tensor and normalize it as the model expects."
         )
     if not x.is_floating_point():
         raise CourseError(
-            f"Expected a floating-point image (normalized as the model expects), got dtype {x.dtype}. "
+            f"x must be a floating-point image (normalized as the model expects), got dtype {x.dtype}. "
             "Convert 0-255 pixels with x.float() / 255, then normalize with the model's mean and std."
         )
     if x.dim() == 3:
@@ -51,10 +51,10 @@ def as_batch(model: nn.Module, x: Tensor, single: bool = False) -> Tensor:
     if check is not None:
         check(x)
     elif x.dim() != 4:
-        raise CourseError(f"Expected an image batch of shape (N, C, H, W), got shape {tuple(x.shape)}.")
+        raise CourseError(f"x must be an image batch of shape (N, C, H, W), got shape {tuple(x.shape)}.")
     if single and x.shape[0] != 1:
         raise CourseError(
-            f"This function explains one image at a time, got a batch of {x.shape[0]} "
+            f"This function explains one image at a time, got a batch of {x.shape[0]} in x "
             f"(shape {tuple(x.shape)}). Pass x[i:i+1] (or x[i]) for image i."
         )
     try:
@@ -213,7 +213,7 @@ def capture_activations(model: nn.Module, x: Tensor, layers: str | Sequence[str]
     """
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
-        raise CourseError(f"Give at least one layer name; {model_name(model)}'s stages: {', '.join(layer_names(model))}.")
+        raise CourseError(f"layers is empty: give at least one layer name; {model_name(model)}'s stages: {', '.join(layer_names(model))}.")
     x = as_batch(model, x)
     _, outputs = probe_forward(model, x, names, keep=True)
     for name in names:
