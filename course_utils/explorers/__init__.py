@@ -6,11 +6,17 @@ browser.
 
 * ``bottleneck``  - a k x k conv with and without a 1x1 reduction (lesson 01)
 * ``seeing_inside`` - which views and layers a choice of model offers (lesson 07)
+* ``batchnorm``   - batch and running statistics against the population's (lesson 03)
+* ``inception_module`` - one Inception module, with reductions and naive, branch by branch (lesson 02)
 """
+from .batchnorm import BNInputs, BNStatistics, bn_statistics, capture_bn_inputs
 from .bottleneck import BottleneckComparison, bottleneck_comparison
+from .inception_module import ModuleCosts, inception_module_costs, naive_network, table1_presets
 from .seeing_inside import VIEWS, SeeingInsideSelection, layer_catalog, seeing_inside_choices
 
 __all__ = [
+    "BNInputs", "BNStatistics", "bn_statistics", "capture_bn_inputs",
     "BottleneckComparison", "bottleneck_comparison",
+    "ModuleCosts", "inception_module_costs", "naive_network", "table1_presets",
     "VIEWS", "SeeingInsideSelection", "layer_catalog", "seeing_inside_choices",
 ]

@@ -6,8 +6,12 @@ here are only controls, a text readout and a plot.
 
 * ``bottleneck``  - ``cost_explorer_widget`` (lesson 01)
 * ``seeing_inside`` - ``seeing_inside_widget`` (lesson 07)
+* ``batchnorm``   - ``bn_explorer_widget`` (lesson 03)
+* ``inception_module`` - ``module_builder_widget`` (lesson 02)
 """
+from .batchnorm import bn_explorer_widget, plot_bn_statistics
 from .bottleneck import cost_explorer_widget, plot_bottleneck
+from .inception_module import module_builder_widget, plot_module_costs
 from .seeing_inside import render_seeing_inside, seeing_inside_widget
 
-__all__ = ["cost_explorer_widget", "plot_bottleneck", "render_seeing_inside", "seeing_inside_widget"]
+__all__ = ["bn_explorer_widget", "plot_bn_statistics", "cost_explorer_widget", "plot_bottleneck", "module_builder_widget", "plot_module_costs", "render_seeing_inside", "seeing_inside_widget"]
