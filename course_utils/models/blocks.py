@@ -59,6 +59,8 @@ class MultiBranch(nn.Module):
         1x7 then 7x1, is still the "7x7" branch);
     ``"double 3x3"``, ``"double 7x7"``
         two of them stacked (the 5x5 of GoogLeNet, factorized);
+    ``"7x7 + 3x3"``
+        a 7x7 (factorized) then a strided 3x3 (the 17 -> 8 grid reductions);
     ``"pool proj"``
         a pooling layer, then a 1x1 projection (GoogLeNet's Table 1 column;
         BN-Inception's "Pool +proj", pass-through included);
@@ -80,6 +82,10 @@ class MultiBranch(nn.Module):
         # A branch the block was built without (a module with no 1x1 branch) is None: skipped.
         return {label: branch(x) for attr, label in self.branch_labels.items()
                 if (branch := getattr(self, attr)) is not None}
+
+    def labelled(self, outputs: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``{branch attribute: output}`` -> ``{label: output}`` (for blocks that override forward_branches)."""
+        return {self.branch_labels[name]: out for name, out in outputs.items()}
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.cat(list(self.forward_branches(x).values()), 1)

@@ -22,25 +22,30 @@ Modules: :class:`InceptionA` (Figure 5), :class:`InceptionB` (grid reduction
 1x7 and 7x1), :class:`InceptionD` (grid reduction 17 -> 8), :class:`InceptionE`
 (Figure 7: expanded filter bank at 8 x 8), :class:`InceptionAux` (the auxiliary
 classifier on top of the last 17 x 17 layer, with BatchNorm). Each takes its
-channel counts as arguments (defaults: the shipped model's), so the mini
-variant is the same classes with scaled numbers.
+channel counts as arguments, one row of :data:`INCEPTION_V3_TABLE` (the shipped
+model's widths), so the mini variant is the same classes with scaled numbers.
 """
 from __future__ import annotations
 
-import inspect
+import dataclasses
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig
-from .args import check_dropout, check_flag, check_in_chans, check_num_classes, check_width_mult, scale_channels
+from ..checks import check_bool
+from .base import IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, PreprocessConfig
 from .blocks import BasicConv2d, MultiBranch
+from .config import ModelConfig, table_field
 from .googlenet import transform_imagenet_to_inception
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
-    "INCEPTION_V3_MODULES",
+    "INCEPTION_V3",
+    "INCEPTION_V3_TABLE",
+    "InceptionV3Config",
+    "MINI_INCEPTION_V3",
     "InceptionA",
     "InceptionAux",
     "InceptionB",
@@ -66,15 +71,17 @@ class InceptionA(MultiBranch):
     keeps a 5x5 branch: a deviation from the figure, kept for weight compatibility.
     """
 
+    branch_labels = {"branch1x1": "1x1", "branch5x5": "5x5", "branch3x3dbl": "double 3x3", "branch_pool": "pool proj"}
+
     def __init__(
         self,
         in_channels: int,
-        pool_features: int,
-        ch1x1: int = 64,
-        ch5x5red: int = 48,
-        ch5x5: int = 64,
-        ch3x3dbl_red: int = 64,
-        ch3x3dbl: int = 96,
+        ch1x1: int,
+        ch5x5red: int,
+        ch5x5: int,
+        ch3x3dbl_red: int,
+        ch3x3dbl: int,
+        pool_proj: int,
     ) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
@@ -84,17 +91,17 @@ class InceptionA(MultiBranch):
         self.branch3x3dbl_1 = BasicConv2d(in_channels, ch3x3dbl_red, kernel_size=1)
         self.branch3x3dbl_2 = BasicConv2d(ch3x3dbl_red, ch3x3dbl, kernel_size=3, padding=1)
         self.branch3x3dbl_3 = BasicConv2d(ch3x3dbl, ch3x3dbl, kernel_size=3, padding=1)
-        self.branch_pool = BasicConv2d(in_channels, pool_features, kernel_size=1)
-        self.out_channels = ch1x1 + ch5x5 + ch3x3dbl + pool_features
+        self.branch_pool = BasicConv2d(in_channels, pool_proj, kernel_size=1)
+        self.out_channels = ch1x1 + ch5x5 + ch3x3dbl + pool_proj
 
     def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
         # N x C x 35 x 35 -> every branch 35 x 35
-        return {
-            "1x1": self.branch1x1(x),  # N x 64
-            "5x5": self.branch5x5_2(self.branch5x5_1(x)),  # N x 64
-            "double 3x3": self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),  # N x 96
-            "pool proj": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x pool_features
-        }
+        return self.labelled({
+            "branch1x1": self.branch1x1(x),  # N x 64
+            "branch5x5": self.branch5x5_2(self.branch5x5_1(x)),  # N x 64
+            "branch3x3dbl": self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),  # N x 96
+            "branch_pool": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x pool_proj
+        })
 
 
 class InceptionB(MultiBranch):
@@ -105,7 +112,9 @@ class InceptionB(MultiBranch):
     parallel, each with stride 2, avoids both.
     """
 
-    def __init__(self, in_channels: int, ch3x3: int = 384, ch3x3dbl_red: int = 64, ch3x3dbl: int = 96) -> None:
+    branch_labels = {"branch3x3": "3x3", "branch3x3dbl": "double 3x3", "branch_pool": "max pool"}
+
+    def __init__(self, in_channels: int, ch3x3: int, ch3x3dbl_red: int, ch3x3dbl: int) -> None:
         super().__init__()
         self.branch3x3 = BasicConv2d(in_channels, ch3x3, kernel_size=3, stride=2)
         self.branch3x3dbl_1 = BasicConv2d(in_channels, ch3x3dbl_red, kernel_size=1)
@@ -115,41 +124,44 @@ class InceptionB(MultiBranch):
 
     def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
         # N x 288 x 35 x 35 -> every branch 17 x 17
-        return {
-            "3x3": self.branch3x3(x),  # N x 384
-            "double 3x3": self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),  # N x 96
-            "max pool": F.max_pool2d(x, kernel_size=3, stride=2),  # N x 288 (passed through)
-        }
+        return self.labelled({
+            "branch3x3": self.branch3x3(x),  # N x 384
+            "branch3x3dbl": self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x))),  # N x 96
+            "branch_pool": F.max_pool2d(x, kernel_size=3, stride=2),  # N x 288 (passed through)
+        })
 
 
 class InceptionC(MultiBranch):
     """The 17 x 17 module (Figure 6 with n = 7): 7x7 convolutions factorized into 1x7 then 7x1.
 
     A 1x7 followed by a 7x1 sees a 7x7 window with 14 / 49 = 29% of the weights.
-    ``channels_7x7`` is the width inside the factorized branches (128, 160, 160, 192
-    in Mixed_6b-6e).
+    ``ch7x7red`` and ``ch7x7dbl_red`` are the widths inside the factorized branches
+    (torchvision's ``channels_7x7``: 128, 160, 160, 192 in Mixed_6b-6e; both the same).
     """
+
+    branch_labels = {"branch1x1": "1x1", "branch7x7": "7x7", "branch7x7dbl": "double 7x7", "branch_pool": "pool proj"}
 
     def __init__(
         self,
         in_channels: int,
-        channels_7x7: int,
-        ch1x1: int = 192,
-        ch7x7: int = 192,
-        ch7x7dbl: int = 192,
-        pool_proj: int = 192,
+        ch1x1: int,
+        ch7x7red: int,
+        ch7x7: int,
+        ch7x7dbl_red: int,
+        ch7x7dbl: int,
+        pool_proj: int,
     ) -> None:
         super().__init__()
-        c7 = channels_7x7
+        c7, d7 = ch7x7red, ch7x7dbl_red
         self.branch1x1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
         self.branch7x7_1 = BasicConv2d(in_channels, c7, kernel_size=1)
         self.branch7x7_2 = BasicConv2d(c7, c7, kernel_size=(1, 7), padding=(0, 3))
         self.branch7x7_3 = BasicConv2d(c7, ch7x7, kernel_size=(7, 1), padding=(3, 0))
-        self.branch7x7dbl_1 = BasicConv2d(in_channels, c7, kernel_size=1)
-        self.branch7x7dbl_2 = BasicConv2d(c7, c7, kernel_size=(7, 1), padding=(3, 0))
-        self.branch7x7dbl_3 = BasicConv2d(c7, c7, kernel_size=(1, 7), padding=(0, 3))
-        self.branch7x7dbl_4 = BasicConv2d(c7, c7, kernel_size=(7, 1), padding=(3, 0))
-        self.branch7x7dbl_5 = BasicConv2d(c7, ch7x7dbl, kernel_size=(1, 7), padding=(0, 3))
+        self.branch7x7dbl_1 = BasicConv2d(in_channels, d7, kernel_size=1)
+        self.branch7x7dbl_2 = BasicConv2d(d7, d7, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7dbl_3 = BasicConv2d(d7, d7, kernel_size=(1, 7), padding=(0, 3))
+        self.branch7x7dbl_4 = BasicConv2d(d7, d7, kernel_size=(7, 1), padding=(3, 0))
+        self.branch7x7dbl_5 = BasicConv2d(d7, ch7x7dbl, kernel_size=(1, 7), padding=(0, 3))
         self.branch_pool = BasicConv2d(in_channels, pool_proj, kernel_size=1)
         self.out_channels = ch1x1 + ch7x7 + ch7x7dbl + pool_proj
 
@@ -159,18 +171,20 @@ class InceptionC(MultiBranch):
         b7dbl = self.branch7x7dbl_1(x)
         for conv in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4, self.branch7x7dbl_5):
             b7dbl = conv(b7dbl)
-        return {
-            "1x1": self.branch1x1(x),  # N x 192
-            "7x7 (1x7, 7x1)": b7,  # N x 192
-            "double 7x7 (7x1, 1x7, 7x1, 1x7)": b7dbl,  # N x 192
-            "pool proj": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x 192
-        }
+        return self.labelled({
+            "branch1x1": self.branch1x1(x),  # N x 192
+            "branch7x7": b7,  # N x 192: 1x7 then 7x1
+            "branch7x7dbl": b7dbl,  # N x 192: 7x1, 1x7, 7x1, 1x7
+            "branch_pool": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x 192
+        })
 
 
 class InceptionD(MultiBranch):
     """Grid reduction 17 -> 8: 1x1 -> 3x3/2 | 1x1 -> 1x7 -> 7x1 -> 3x3/2 | 3x3/2 max pool."""
 
-    def __init__(self, in_channels: int, ch3x3red: int = 192, ch3x3: int = 320, ch7x7x3: int = 192) -> None:
+    branch_labels = {"branch3x3": "3x3", "branch7x7x3": "7x7 + 3x3", "branch_pool": "max pool"}
+
+    def __init__(self, in_channels: int, ch3x3red: int, ch3x3: int, ch7x7x3: int) -> None:
         super().__init__()
         self.branch3x3_1 = BasicConv2d(in_channels, ch3x3red, kernel_size=1)
         self.branch3x3_2 = BasicConv2d(ch3x3red, ch3x3, kernel_size=3, stride=2)
@@ -185,11 +199,11 @@ class InceptionD(MultiBranch):
         b7 = self.branch7x7x3_1(x)
         for conv in (self.branch7x7x3_2, self.branch7x7x3_3, self.branch7x7x3_4):
             b7 = conv(b7)
-        return {
-            "3x3": self.branch3x3_2(self.branch3x3_1(x)),  # N x 320
-            "7x7 + 3x3": b7,  # N x 192
-            "max pool": F.max_pool2d(x, kernel_size=3, stride=2),  # N x 768 (passed through)
-        }
+        return self.labelled({
+            "branch3x3": self.branch3x3_2(self.branch3x3_1(x)),  # N x 320
+            "branch7x7x3": b7,  # N x 192
+            "branch_pool": F.max_pool2d(x, kernel_size=3, stride=2),  # N x 768 (passed through)
+        })
 
 
 class InceptionE(MultiBranch):
@@ -200,15 +214,18 @@ class InceptionE(MultiBranch):
     parallel whose outputs are concatenated.
     """
 
+    # "3x3": a 1x1, then a 1x3 and a 3x1 side by side; "double 3x3": a 1x1, a 3x3, then the same pair.
+    branch_labels = {"branch1x1": "1x1", "branch3x3": "3x3", "branch3x3dbl": "double 3x3", "branch_pool": "pool proj"}
+
     def __init__(
         self,
         in_channels: int,
-        ch1x1: int = 320,
-        ch3x3red: int = 384,
-        ch3x3: int = 384,
-        ch3x3dbl_red: int = 448,
-        ch3x3dbl: int = 384,
-        pool_proj: int = 192,
+        ch1x1: int,
+        ch3x3red: int,
+        ch3x3: int,
+        ch3x3dbl_red: int,
+        ch3x3dbl: int,
+        pool_proj: int,
     ) -> None:
         super().__init__()
         self.branch1x1 = BasicConv2d(in_channels, ch1x1, kernel_size=1)
@@ -226,12 +243,12 @@ class InceptionE(MultiBranch):
         # N x C x 8 x 8 -> every branch 8 x 8
         b3 = self.branch3x3_1(x)
         b3dbl = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        return {
-            "1x1": self.branch1x1(x),  # N x 320
-            "1x3 + 3x1": torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1),  # N x 768
-            "3x3, then 1x3 + 3x1": torch.cat([self.branch3x3dbl_3a(b3dbl), self.branch3x3dbl_3b(b3dbl)], 1),  # 768
-            "pool proj": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x 192
-        }
+        return self.labelled({
+            "branch1x1": self.branch1x1(x),  # N x 320
+            "branch3x3": torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1),  # N x 768
+            "branch3x3dbl": torch.cat([self.branch3x3dbl_3a(b3dbl), self.branch3x3dbl_3b(b3dbl)], 1),  # N x 768
+            "branch_pool": self.branch_pool(F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)),  # N x 192
+        })
 
 
 class InceptionAux(nn.Module):
@@ -244,11 +261,10 @@ class InceptionAux(nn.Module):
         in_channels, num_classes: input channels (768) and classes (0: no FC).
         conv0_channels, conv1_channels: widths of the two convs (128, 768).
         adaptive_pool: pool adaptively to 5 x 5 instead of 5x5/3, so that the
-            head works on the small maps of the mini model.
+            head works on the small maps of the mini model. (The 5x5 conv needs a
+            5 x 5 pooled map, which 5x5/3 pooling gives from 17 x 17 on: 299 px
+            inputs, ``InceptionV3.aux_input_sizes``.)
     """
-
-    #: The 5x5 conv needs a 5 x 5 pooled map, which 5x5/3 pooling gives from 17 x 17 on.
-    MIN_MAP = 17
 
     def __init__(
         self,
@@ -266,7 +282,6 @@ class InceptionAux(nn.Module):
 
     def reset_classifier(self, num_classes: int) -> None:
         """Replace the FC layer for ``num_classes`` (0 removes it)."""
-        check_num_classes(num_classes)
         self.fc = nn.Linear(self.conv1.conv.out_channels, num_classes) if num_classes > 0 else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
@@ -274,12 +289,6 @@ class InceptionAux(nn.Module):
         if self.adaptive_pool:
             x = F.adaptive_avg_pool2d(x, 5)
         else:
-            if min(x.shape[-2:]) < self.MIN_MAP:
-                raise ValueError(
-                    f"Inception v3's auxiliary classifier needs a {self.MIN_MAP}x{self.MIN_MAP} map at Mixed_6e "
-                    f"(5x5/3 pooling, then a 5x5 conv), got {x.shape[-2]}x{x.shape[-1]}: train on inputs of at "
-                    "least 299x299, use model.eval(), or build the model with aux_logits=False."
-                )
             x = F.avg_pool2d(x, kernel_size=5, stride=3)
         # N x 768 x 5 x 5
         x = self.conv0(x)
@@ -291,45 +300,70 @@ class InceptionAux(nn.Module):
         return self.fc(x)  # N x num_classes
 
 
-# The shipped network's Inception modules in order, with their channel arguments
-# (the 5b-5d ones follow Figure 5, 6b-6e Figure 6, 7b-7c Figure 7).
-INCEPTION_V3_MODULES: tuple = (
-    ("Mixed_5b", InceptionA, dict(pool_features=32)),  # 35 x 35 x 256
-    ("Mixed_5c", InceptionA, dict(pool_features=64)),  # 35 x 35 x 288
-    ("Mixed_5d", InceptionA, dict(pool_features=64)),  # 35 x 35 x 288
-    ("Mixed_6a", InceptionB, dict()),  # 17 x 17 x 768
-    ("Mixed_6b", InceptionC, dict(channels_7x7=128)),  # 17 x 17 x 768
-    ("Mixed_6c", InceptionC, dict(channels_7x7=160)),  # 17 x 17 x 768
-    ("Mixed_6d", InceptionC, dict(channels_7x7=160)),  # 17 x 17 x 768
-    ("Mixed_6e", InceptionC, dict(channels_7x7=192)),  # 17 x 17 x 768  (the auxiliary head taps here)
-    ("Mixed_7a", InceptionD, dict()),  # 8 x 8 x 1280
-    ("Mixed_7b", InceptionE, dict()),  # 8 x 8 x 2048
-    ("Mixed_7c", InceptionE, dict()),  # 8 x 8 x 2048
-)
-# Each module type's default channel arguments (the shipped model's widths).
-_DEFAULTS = {
-    cls: {n: p.default for n, p in inspect.signature(cls).parameters.items() if p.default is not p.empty}
-    for cls in (InceptionA, InceptionB, InceptionC, InceptionD, InceptionE)
+# The shipped network's Inception modules in order, each row its module's channel arguments:
+# Mixed_5b-5d (InceptionA, Figure 5): #1x1, #5x5 reduce, #5x5, double #3x3 reduce, double #3x3, pool proj
+# Mixed_6a (InceptionB, Figure 10): #3x3, double #3x3 reduce, double #3x3 (+ max pool)
+# Mixed_6b-6e (InceptionC, Figure 6): #1x1, #7x7 reduce, #7x7, double #7x7 reduce, double #7x7, pool proj
+# Mixed_7a (InceptionD): #3x3 reduce, #3x3, #7x7x3 (+ max pool)
+# Mixed_7b-7c (InceptionE, Figure 7): #1x1, #3x3 reduce, #3x3, double #3x3 reduce, double #3x3, pool proj
+INCEPTION_V3_TABLE: dict[str, tuple[int, ...]] = {
+    "Mixed_5b": (64, 48, 64, 64, 96, 32),  # 35 x 35 x 256
+    "Mixed_5c": (64, 48, 64, 64, 96, 64),  # 35 x 35 x 288
+    "Mixed_5d": (64, 48, 64, 64, 96, 64),  # 35 x 35 x 288
+    "Mixed_6a": (384, 64, 96),  # 17 x 17 x 768
+    "Mixed_6b": (192, 128, 192, 128, 192, 192),  # 17 x 17 x 768
+    "Mixed_6c": (192, 160, 192, 160, 192, 192),  # 17 x 17 x 768
+    "Mixed_6d": (192, 160, 192, 160, 192, 192),  # 17 x 17 x 768
+    "Mixed_6e": (192, 192, 192, 192, 192, 192),  # 17 x 17 x 768  (the auxiliary head taps here)
+    "Mixed_7a": (192, 320, 192),  # 8 x 8 x 1280
+    "Mixed_7b": (320, 384, 384, 448, 384, 192),  # 8 x 8 x 2048
+    "Mixed_7c": (320, 384, 384, 448, 384, 192),  # 8 x 8 x 2048
 }
+#: The stem's widths: Conv2d_1a_3x3, Conv2d_2a_3x3, Conv2d_2b_3x3, Conv2d_3b_1x1, Conv2d_4a_3x3.
+STEM_CHANNELS = (32, 32, 64, 80, 192)
+
+
+# ---------------------------------------------------------------------------
+# the config
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InceptionV3Config(ModelConfig):
+    """Everything :class:`InceptionV3` is built from (the shared fields: :class:`~.config.ModelConfig`).
+
+    Attributes:
+        table: the Inception modules' channel arguments (``INCEPTION_V3_TABLE``), before ``width_mult``.
+        stem_channels: the five stem convolutions' widths.
+        small_stem: stride-1 convs and padded pools for 32-64 px inputs (48 -> 12 at Mixed_5b).
+        aux_logits: build the auxiliary classifier (it runs in training mode only).
+        aux_adaptive_pool: the auxiliary head pools adaptively to 5 x 5 (works on any
+            map); False: 5x5/3 as released, which needs 299 px inputs in training mode.
+        transform_input: re-normalize ImageNet-normalized inputs to [-1, 1] first,
+            as the released weights expect (torchvision's ``transform_input``).
+    """
+
+    table: dict[str, tuple[int, ...]] = table_field(INCEPTION_V3_TABLE)
+    stem_channels: tuple[int, ...] = STEM_CHANNELS
+    small_stem: bool = False
+    aux_logits: bool = True
+    aux_adaptive_pool: bool = False
+    transform_input: bool = False
+
+    def check(self) -> None:
+        super().check()
+        for flag in ("small_stem", "aux_logits", "aux_adaptive_pool", "transform_input"):
+            check_bool(getattr(self, flag), flag)
+        if self.transform_input and self.in_chans != 3:
+            raise ValueError("transform_input re-normalizes RGB ImageNet inputs and needs in_chans=3.")
 
 
 # ---------------------------------------------------------------------------
 # the network
 # ---------------------------------------------------------------------------
 class InceptionV3(CourseModel):
-    """Inception v3 as released (use :func:`inception_v3` or :func:`mini_inception_v3`).
+    """Inception v3 as released, built from an :class:`InceptionV3Config`.
 
-    Shape comments are for a 299 x 299 input.
-
-    Args:
-        num_classes: classes of the main and auxiliary classifiers (0: features only).
-        aux_logits: build the auxiliary classifier (runs in training mode only).
-        transform_input: re-normalize ImageNet-normalized inputs to [-1, 1] first,
-            as the released weights expect (torchvision's ``transform_input``).
-        dropout: dropout before the classifier (0.5 in torchvision).
-        mini: the small-image stem (stride-1 convs, padded pools) for 32-64 px inputs.
-        width_mult: multiplies every channel count.
-        in_chans: input channels.
+    Presets: :func:`inception_v3`, :func:`mini_inception_v3`. Shape comments are
+    for a 299 x 299 input.
     """
 
     # The auxiliary loss weight of Google's released training code (TF-slim's
@@ -337,76 +371,58 @@ class InceptionV3(CourseModel):
     aux_loss_weight = 0.4
     aux_head_names = ("AuxLogits",)
 
-    def __init__(
-        self,
-        num_classes: int = 1000,
-        aux_logits: bool = True,
-        transform_input: bool = False,
-        dropout: float = 0.5,
-        mini: bool = False,
-        width_mult: float = 1.0,
-        in_chans: int = 3,
-    ) -> None:
-        super().__init__()
-        if transform_input and in_chans != 3:
-            raise ValueError("transform_input re-normalizes RGB ImageNet inputs and needs in_chans=3.")
-        self.num_classes = num_classes
-        self.transform_input = transform_input
-        self.in_chans = in_chans
-
-        def ch(c: int) -> int:
-            return scale_channels(c, width_mult)
+    def __init__(self, config: InceptionV3Config = None) -> None:
+        config = INCEPTION_V3 if config is None else config
+        super().__init__(config)
+        self.transform_input = config.transform_input
+        if config.transform_input:
+            self.preprocess = dataclasses.replace(self.preprocess, mean=IMAGENET_MEAN, std=IMAGENET_STD)
+        t = {name: config.widths(row) for name, row in config.table.items()}
+        c1a, c2a, c2b, c3b, c4a = config.widths(config.stem_channels)
 
         # -- stem: 299 -> 35 with 3x3 convs and two 3x3/2 max pools ----------------
-        # The mini stem keeps the resolution (stride 1, padding 1, padded pools): 48 -> 12.
-        stride1, pad = (1, 1) if mini else (2, 0)
-        self.Conv2d_1a_3x3 = BasicConv2d(in_chans, ch(32), kernel_size=3, stride=stride1, padding=pad)
-        self.Conv2d_2a_3x3 = BasicConv2d(ch(32), ch(32), kernel_size=3, padding=pad)
-        self.Conv2d_2b_3x3 = BasicConv2d(ch(32), ch(64), kernel_size=3, padding=1)
+        # The small stem keeps the resolution (stride 1, padding 1, padded pools): 48 -> 12.
+        stride1, pad = (1, 1) if config.small_stem else (2, 0)
+        self.Conv2d_1a_3x3 = BasicConv2d(config.in_chans, c1a, kernel_size=3, stride=stride1, padding=pad)
+        self.Conv2d_2a_3x3 = BasicConv2d(c1a, c2a, kernel_size=3, padding=pad)
+        self.Conv2d_2b_3x3 = BasicConv2d(c2a, c2b, kernel_size=3, padding=1)
         self.maxpool1 = nn.MaxPool2d(kernel_size=3, stride=2, padding=pad)
-        self.Conv2d_3b_1x1 = BasicConv2d(ch(64), ch(80), kernel_size=1)
-        self.Conv2d_4a_3x3 = BasicConv2d(ch(80), ch(192), kernel_size=3, padding=pad)
+        self.Conv2d_3b_1x1 = BasicConv2d(c2b, c3b, kernel_size=1)
+        self.Conv2d_4a_3x3 = BasicConv2d(c3b, c4a, kernel_size=3, padding=pad)
         self.maxpool2 = nn.MaxPool2d(kernel_size=3, stride=2, padding=pad)
 
-        # -- Inception modules: a loop over INCEPTION_V3_MODULES ------------------
-        channels = ch(192)
-        self.inception_names: list[str] = []
-        for name, block_type, kwargs in INCEPTION_V3_MODULES:
-            widths = {**_DEFAULTS[block_type], **kwargs}
-            block = block_type(channels, **{k: ch(v) for k, v in widths.items()})
-            setattr(self, name, block)
-            self.inception_names.append(name)
-            channels = block.out_channels
-            if name == "Mixed_6e":
-                aux_in = channels
-        self.AuxLogits = (
-            InceptionAux(aux_in, num_classes, ch(128), ch(768), adaptive_pool=mini) if aux_logits else None
-        )
-        # Training with the (non-adaptive) auxiliary head needs Mixed_6e at 17 x 17: 299 x 299 inputs.
-        self.min_aux_input_size = 299 if (aux_logits and not mini) else None
+        # -- Inception modules, one per row of INCEPTION_V3_TABLE -------------------
+        self.Mixed_5b = InceptionA(c4a, *t["Mixed_5b"])
+        self.Mixed_5c = InceptionA(self.Mixed_5b.out_channels, *t["Mixed_5c"])
+        self.Mixed_5d = InceptionA(self.Mixed_5c.out_channels, *t["Mixed_5d"])
+        self.Mixed_6a = InceptionB(self.Mixed_5d.out_channels, *t["Mixed_6a"])
+        self.Mixed_6b = InceptionC(self.Mixed_6a.out_channels, *t["Mixed_6b"])
+        self.Mixed_6c = InceptionC(self.Mixed_6b.out_channels, *t["Mixed_6c"])
+        self.Mixed_6d = InceptionC(self.Mixed_6c.out_channels, *t["Mixed_6d"])
+        self.Mixed_6e = InceptionC(self.Mixed_6d.out_channels, *t["Mixed_6e"])
+        self.AuxLogits = None
+        if config.aux_logits:
+            self.AuxLogits = InceptionAux(self.Mixed_6e.out_channels, self.num_classes, config.ch(128), config.ch(768),
+                                          adaptive_pool=config.aux_adaptive_pool)
+            if not config.aux_adaptive_pool:
+                # 5x5/3 pooling then a 5x5 conv need Mixed_6e at 17 x 17: 299 x 299 inputs.
+                self.aux_input_sizes = (299, 10**9)
+        self.Mixed_7a = InceptionD(self.Mixed_6e.out_channels, *t["Mixed_7a"])
+        self.Mixed_7b = InceptionE(self.Mixed_7a.out_channels, *t["Mixed_7b"])
+        self.Mixed_7c = InceptionE(self.Mixed_7b.out_channels, *t["Mixed_7c"])
 
         # -- head --------------------------------------------------------------------
-        self.num_features = channels
-        self.global_pool = GlobalAvgPool()
-        self.dropout = nn.Dropout(p=dropout)
-        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+        self.build_head(self.Mixed_7c.out_channels)
 
         # timm's feature_info: the two stem outputs, then the last module at each grid size.
-        r = 1 if mini else 2
+        r = 1 if config.small_stem else 2
         self.feature_info = [
-            FeatureInfo("Conv2d_2b_3x3", ch(64), r),
-            FeatureInfo("Conv2d_4a_3x3", ch(192), 2 * r),
+            FeatureInfo("Conv2d_2b_3x3", c2b, r),
+            FeatureInfo("Conv2d_4a_3x3", c4a, 2 * r),
             FeatureInfo("Mixed_5d", self.Mixed_5d.out_channels, 4 * r),
             FeatureInfo("Mixed_6e", self.Mixed_6e.out_channels, 8 * r),
             FeatureInfo("Mixed_7c", self.Mixed_7c.out_channels, 16 * r),
         ]
-        if mini:
-            self.preprocess = PreprocessConfig(input_size=(in_chans, 48, 48), min_input_size=25, crop_pct=1.0)
-        else:
-            # 75 x 75 is the smallest input that reaches Mixed_7c (torchvision's min_size, Keras' min_size).
-            # Without transform_input the released weights expect [-1, 1] inputs (mean = std = 0.5).
-            mean_std = {} if transform_input else dict(mean=INCEPTION_MEAN, std=INCEPTION_STD)
-            self.preprocess = PreprocessConfig(input_size=(in_chans, 299, 299), min_input_size=75, **mean_std)
 
     @property
     def aux_logits(self) -> bool:
@@ -460,33 +476,33 @@ class InceptionV3(CourseModel):
         """Image batch -> the last feature map (N x 2048 x 8 x 8 at 299 x 299)."""
         return self._forward_trunk(x, with_aux=False)[0]
 
-    def check_aux_input(self, x: Tensor) -> None:
-        if self.min_aux_input_size and min(x.shape[-2:]) < self.min_aux_input_size:
-            raise ValueError(
-                f"Training Inception v3 with its auxiliary classifier needs inputs of at least "
-                f"{self.min_aux_input_size}x{self.min_aux_input_size} (the head pools Mixed_6e's 17x17 map 5x5/3 "
-                f"and applies a 5x5 conv), got {x.shape[-2]}x{x.shape[-1]}. Resize to 299x299, build the model "
-                "with aux_logits=False, or call model.eval() for inference."
-            )
-
 
 # ---------------------------------------------------------------------------
-# builders
+# presets
 # ---------------------------------------------------------------------------
+#: As released: 299 px inputs, at least 75 x 75 (torchvision's and Keras' min_size: the smallest
+#: that reaches Mixed_7c). The released weights expect [-1, 1] inputs (mean = std = 0.5);
+#: transform_input maps ImageNet-normalized ones there.
+INCEPTION_V3 = InceptionV3Config(
+    drop_rate=0.5, transform_input=True,
+    preprocess=PreprocessConfig(input_size=(3, 299, 299), min_input_size=75, mean=INCEPTION_MEAN, std=INCEPTION_STD),
+)
+#: 32-64 px images: widths x 0.25 (multiples of 8), the small stem, no aux head by default
+#: (it pools adaptively when asked for).
+MINI_INCEPTION_V3 = InceptionV3Config(
+    num_classes=10, drop_rate=0.2, small_stem=True, aux_logits=False, aux_adaptive_pool=True,
+    width_mult=0.25, channel_divisor=8,
+    preprocess=PreprocessConfig(input_size=(3, 48, 48), min_input_size=25, crop_pct=1.0),
+)
+
+
 @register_model
-def inception_v3(
-    num_classes: int = 1000,
-    aux_logits: bool = True,
-    transform_input: bool = True,
-    dropout: float = 0.5,
-    in_chans: int = 3,
-) -> InceptionV3:
+def inception_v3(**changes) -> InceptionV3:
     """Inception v3 for 299 x 299 inputs, weight-compatible with torchvision and timm.
 
-    23,834,568 parameters without the auxiliary classifier, 27,161,264 with it
-    (torchvision counts it: ``aux_logits=True`` is the default there and here),
-    5.713 GMACs at 299 x 299. Inputs of at least 75 x 75; training with the
-    auxiliary classifier needs 299 x 299.
+    ``InceptionV3(INCEPTION_V3.replace(**changes))``. The auxiliary classifier is
+    built by default (as in torchvision, which counts its parameters); training
+    with it needs 299 x 299 inputs. Inputs of at least 75 x 75.
 
     ``transform_input=True`` (the default, as torchvision's pretrained builder)
     takes ImageNet-normalized images and re-maps them to the [-1, 1] range the
@@ -495,40 +511,20 @@ def inception_v3(
     ``transform_input=False`` feed [-1, 1] inputs yourself (``preprocess`` then
     says mean = std = 0.5).
     """
-    check_num_classes(num_classes)
-    return InceptionV3(
-        num_classes=num_classes,
-        aux_logits=check_flag(aux_logits, "aux_logits"),
-        transform_input=check_flag(transform_input, "transform_input"),
-        dropout=check_dropout(dropout),
-        in_chans=check_in_chans(in_chans),
-    )
+    return InceptionV3(INCEPTION_V3.replace(**changes))
 
 
 @register_model
-def mini_inception_v3(
-    num_classes: int = 10,
-    width_mult: float = 0.25,
-    aux_logits: bool = False,
-    dropout: float = 0.2,
-    in_chans: int = 3,
-) -> InceptionV3:
+def mini_inception_v3(**changes) -> InceptionV3:
     """A small Inception v3 for 32-64 px images (lesson 04's CPU experiments).
 
-    The same module classes and table with every channel count times
-    ``width_mult`` (rounded to multiples of 8), a stem without early striding
-    (48 x 48 reaches Mixed_5b at 12 x 12, Mixed_6b at 5 x 5, Mixed_7b at 2 x 2),
-    and an optional auxiliary classifier that pools adaptively.
+    ``InceptionV3(MINI_INCEPTION_V3.replace(**changes))``: the same module classes
+    and table with every channel count times ``width_mult`` (rounded to multiples
+    of 8), a stem without early striding (48 x 48 reaches Mixed_5b at 12 x 12,
+    Mixed_6b at 5 x 5, Mixed_7b at 2 x 2), and an optional auxiliary classifier
+    that pools adaptively.
     """
-    check_num_classes(num_classes)
-    return InceptionV3(
-        num_classes=num_classes,
-        aux_logits=check_flag(aux_logits, "aux_logits"),
-        dropout=check_dropout(dropout),
-        mini=True,
-        width_mult=check_width_mult(width_mult),
-        in_chans=check_in_chans(in_chans),
-    )
+    return InceptionV3(MINI_INCEPTION_V3.replace(**changes))
 
 
 # ---------------------------------------------------------------------------
@@ -540,7 +536,7 @@ _TOP_LEVEL = (
     "Conv2d_2b_3x3",
     "Conv2d_3b_1x1",
     "Conv2d_4a_3x3",
-    *(name for name, _, _ in INCEPTION_V3_MODULES),
+    *INCEPTION_V3_TABLE,
     "AuxLogits",
     "fc",
 )
