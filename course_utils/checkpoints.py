@@ -369,8 +369,9 @@ def state_dict_differences(expected: Mapping[str, Tensor], found: Mapping[str, T
 
 
 def _raise_mismatch(path: Path, metadata: dict, differences: list[str], arch: str | None) -> None:
-    shown = differences[:25]
-    more = f"\n  ... and {len(differences) - len(shown)} more" if len(differences) > len(shown) else ""
+    shown = differences[:10]  # all of them are in the exception's .differences
+    more = (f"\n  ... and {len(differences) - len(shown)} more (all listed in the exception's .differences)"
+            if len(differences) > len(shown) else "")
     header = (
         f"The weights in {path} do not fit the model. The checkpoint was saved from "
         f"{metadata.get('arch')!r} with arguments {metadata.get('arch_kwargs')}"

@@ -263,8 +263,14 @@ def train_one_epoch(
     aux_weight: float = 0.0,
     progress: bool = True,
     desc: str = "train",
+    guard: "DivergenceGuard | None" = None,
 ) -> tuple[float, float, int]:
-    """One pass over ``loader``: returns (mean loss, accuracy of the main head, images seen)."""
+    """One pass over ``loader``: returns (mean loss, accuracy of the main head, images seen).
+
+    ``guard`` (one per training run, :func:`fit` passes its own) stops the run with
+    :class:`TrainingDivergedError` when the loss is not finite or explodes.
+    """
+    guard = guard if guard is not None else DivergenceGuard()
     model.train()  # BatchNorm uses batch statistics, dropout and auxiliary heads are on
     use_amp = scaler is not None
     total_loss, correct, seen = 0.0, 0, 0
@@ -278,8 +284,7 @@ def train_one_epoch(
             outputs = model(images)
             loss = compute_loss(outputs, targets, criterion, aux_weight)
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingDivergedError(_diverged_message(value, f"{desc}, batch {step}", optimizer, grad_clip))
+        guard.check(value, f"{desc}, batch {step}", optimizer, grad_clip)
         optimizer.zero_grad(set_to_none=True)
         if use_amp:
             scaler.scale(loss).backward()  # scale up so small float16 gradients do not flush to 0
@@ -306,11 +311,40 @@ def train_one_epoch(
     return total_loss / seen, correct / seen, seen
 
 
-def _diverged_message(value: float, where: str, optimizer: torch.optim.Optimizer, grad_clip) -> str:
+class DivergenceGuard:
+    """Watches the training loss of one run: NaN, infinity, or an explosion stops it.
+
+    A cross-entropy loss starts near ln(K) (2.3 for 10 classes). A loss above
+    ``max(1000, 100 x the first batch's loss)`` means the true class gets a
+    probability below e^-1000: the weights have blown up, usually from too high a
+    learning rate, and will be NaN a few steps later. Stopping there says so
+    while the cause is still clear.
+    """
+
+    def __init__(self) -> None:
+        self.first: float | None = None
+
+    def check(self, value: float, where: str, optimizer: torch.optim.Optimizer, grad_clip) -> None:
+        if not math.isfinite(value):
+            raise TrainingDivergedError(_diverged_message(value, where, optimizer, grad_clip))
+        if self.first is None:
+            self.first = value
+        elif value > max(1000.0, 100 * self.first):
+            raise TrainingDivergedError(
+                _diverged_message(value, where, optimizer, grad_clip, exploded_from=self.first)
+            )
+
+
+def _diverged_message(value: float, where: str, optimizer: torch.optim.Optimizer, grad_clip,
+                      exploded_from: float | None = None) -> str:
     lr = optimizer.param_groups[0].get("lr")
+    what = (
+        f"the loss exploded from {exploded_from:.3g} to {value:.3g}, so the weights have blown up and will "
+        "soon be NaN" if exploded_from is not None else
+        f"the loss is {value}, no longer a finite number, so every later step would fill the weights with NaN"
+    )
     return (
-        f"Training stopped at {where}: the loss is {value}, no longer a finite number, so every later "
-        f"step would fill the weights with NaN (this step was not applied). Likely causes: "
+        f"Training stopped at {where}: {what} (this step was not applied). Likely causes: "
         f"the learning rate is too high (lr is {lr:.3g} now; try 10x smaller, e.g. 0.05 for SGD or 3e-3 for "
         "AdamW); no gradient clipping (try grad_clip=1.0" + (", it is on already" if grad_clip else "") + "); "
         "the weights were already NaN from an earlier run (rebuild the model). The images themselves were "
@@ -449,6 +483,7 @@ def fit(
         aux_weight = float(getattr(model, "aux_loss_weight", 0.0))
 
     history = History()
+    guard = DivergenceGuard()
     elapsed = 0.0
     epoch_bar = _progress(range(1, epochs + 1), progress, desc="epochs", unit="epoch")
     for epoch in epoch_bar:
@@ -457,7 +492,7 @@ def fit(
         try:
             loss, acc, seen = train_one_epoch(
                 model, train_loader, optimizer, criterion, device, scheduler, scaler, grad_clip, aux_weight,
-                progress=progress, desc=f"epoch {epoch}",
+                progress=progress, desc=f"epoch {epoch}", guard=guard,
             )
         except TrainingDivergedError as err:
             err.history = history  # the epochs completed before the loss blew up

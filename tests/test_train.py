@@ -269,7 +269,7 @@ def test_training_throughput_is_measured():
 
 def test_a_diverging_loss_stops_training_and_names_the_causes():
     seed_everything(0)
-    with pytest.raises(train.TrainingDivergedError, match="no longer a finite number.*learning rate is too high") as info:
+    with pytest.raises(train.TrainingDivergedError, match="(no longer a finite number|exploded).*learning rate is too high") as info:
         fit(TinyCNN(), toy_loader(64), epochs=3, lr=1e6, optimizer="sgd", schedule=None, progress=False)
     assert isinstance(info.value.history, History)
 
@@ -331,3 +331,11 @@ def test_evaluate_warns_when_the_model_outputs_nan():
 def test_recipe_keys_get_a_suggestion():
     with pytest.raises(TypeError, match="Did you mean 'epochs'"):
         train.recipe_for("mini_googlenet", epoch=1)
+
+
+def test_a_nan_loss_stops_training_at_once():
+    model = TinyCNN()
+    with torch.no_grad():
+        model.fc.bias.fill_(float("nan"))  # weights broken by an earlier run
+    with pytest.raises(train.TrainingDivergedError, match="epoch 1, batch 1: the loss is nan, no longer a finite number"):
+        fit(model, toy_loader(16), epochs=1, progress=False)
