@@ -47,6 +47,7 @@ from .checks import (
     check_module,
     check_number,
     describe,
+    is_int,
 )
 from .models.base import AuxOutputs
 from .runtime import pick_device
@@ -174,7 +175,7 @@ def _check_batch(batch, num_outputs: int | None, where: str) -> tuple[Tensor, Te
 
 def _num_outputs(model: nn.Module) -> int | None:
     n = getattr(model, "num_classes", None)
-    return n if isinstance(n, int) and n > 0 else None
+    return int(n) if is_int(n) and n > 0 else None
 
 
 def _progress(iterable: Iterable, enabled: bool, **kwargs):
