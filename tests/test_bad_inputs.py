@@ -349,7 +349,7 @@ EXPLAINS = [
     ("exercises", "a box of two numbers", lesson07.check_cam_mass, (0.5, zero_cam(), (2, 2))),
     ("exercises", "widths as a word", lesson07.check_branch_widths, ("many", mini())),
     ("exercises", "widths with NaN", lesson07.check_branch_widths, ([float("nan")] * 4, mini())),
-    ("exercises", "a verdict as a number", lesson07.check_sanity_verdict, (42,)),
+    ("exercises", "a fraction as a word", lesson07.check_cam_mass, ("half", zero_cam(), (2, 2, 6, 6))),
 ]
 
 
