@@ -42,6 +42,15 @@ from course_utils.runtime import pick_device, seed_everything
 PACKAGE_DIR = Path(course_utils.__file__).resolve().parent
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and kind to a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 # ---------------------------------------------------------------------------- small, cached fixtures
 @functools.lru_cache(maxsize=None)
 def mini(name: str = "mini_googlenet", **kwargs) -> nn.Module:
