@@ -8,15 +8,18 @@ browser.
 * ``seeing_inside`` - which views and layers a choice of model offers (lesson 07)
 * ``batchnorm``   - batch and running statistics against the population's (lesson 03)
 * ``inception_module`` - one Inception module, with reductions and naive, branch by branch (lesson 02)
+* ``factorization`` - one n x n conv, five factorizations: params, MACs, receptive field, rank, time (lesson 04)
 """
 from .batchnorm import BNInputs, BNStatistics, bn_statistics, capture_bn_inputs
 from .bottleneck import BottleneckComparison, bottleneck_comparison
+from .factorization import FactorizationComparison, compare_factorizations, kernel_svd
 from .inception_module import ModuleCosts, inception_module_costs, naive_network, table1_presets
 from .seeing_inside import VIEWS, SeeingInsideSelection, layer_catalog, seeing_inside_choices
 
 __all__ = [
     "BNInputs", "BNStatistics", "bn_statistics", "capture_bn_inputs",
     "BottleneckComparison", "bottleneck_comparison",
+    "FactorizationComparison", "compare_factorizations", "kernel_svd",
     "ModuleCosts", "inception_module_costs", "naive_network", "table1_presets",
     "VIEWS", "SeeingInsideSelection", "layer_catalog", "seeing_inside_choices",
 ]
