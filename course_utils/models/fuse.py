@@ -50,8 +50,9 @@ def fuse_for_inference(model: nn.Module, channels_last: bool = True) -> nn.Modul
     Returns the fused copy; its outputs equal the original's in eval mode up to float
     rounding (tests check 1e-3 on every registered model).
     """
-    if not isinstance(model, nn.Module):
-        raise ValueError(f"fuse_for_inference expects a torch.nn.Module, got {type(model).__name__}.")
+    from ..checks import check_module
+
+    check_module(model, "model")
     fused = copy.deepcopy(model).eval()
     with torch.no_grad():
         for module in fused.modules():
