@@ -13,7 +13,7 @@ network keeps its accuracy on medium grids. Two arms, everything else equal
 * ``1x5 + 5x1``: every block is a 1x5 conv-BN-ReLU then a 5x1 conv-BN-ReLU
   (the input's width in between, as in v3's Mixed_6b-6e).
 
-Same recipe (``factorization_nets.EXPERIMENT_RECIPE``: AdamW, one-cycle, 3 epochs on the first 3,000 training images,
+Same recipe (``factorization_nets.EXPERIMENT_RECIPE``: AdamW, one-cycle, 3 epochs,
 batch 64, embedded shapes of dataset seed 0) and the same seeds, so the two runs of
 a seed see the same batches. :func:`course_utils.experiments.run_experiment` writes
 every run's metrics, curves, wall time and machine facts; lesson 04 loads the file,

@@ -118,7 +118,7 @@ def test_measure_none_skips_timing_and_verdict_names_the_cheapest():
     assert "depthwise" in r.verdict()
     fake = {"full": 5.0, "stacked 3x3": 4.0, "1xn + nx1": 1.0, "depthwise-separable": 2.0}
     timed = compare_factorizations(7, 64, 64, 64, spatial=17,
-                                   measure=lambda m, shape: Latency(fake[_name_of(m)], 0.0, 0.1, 3))
+                                   measure=lambda m, shape: Latency(fake[_name_of(m)], fake[_name_of(m)], 0.1, 3))
     assert "fastest here: 1x7 + 7x1" in timed.verdict() and "did not mean less time" in timed.verdict()
     assert "fastest" in timed.summary()
 
@@ -147,7 +147,7 @@ def test_unavailable_factorizations_are_explained():
 
 def test_default_measure_times_on_this_cpu():
     r = compare_factorizations(3, 8, 8, 8, spatial=8, batch_size=1, factorizations=["full", "1xn + nx1"])
-    assert all(x.latency.median_ms > 0 and x.latency.repeats >= 5 for x in r.results)
+    assert all(0 < x.latency.min_ms <= x.latency.median_ms and x.latency.repeats >= 3 for x in r.results)
 
 
 def test_widget_builds_with_a_fake_measure():

@@ -31,7 +31,8 @@ def plot_factorizations(result: FactorizationComparison, axes=None):
     """Bars side by side: parameters, MACs per image and measured time of each factorization.
 
     The x labels carry each one's receptive field and effective linear rank; the
-    time panel shows the median with the inter-quartile range (when measured).
+    time panel shows the fastest of the repeated runs as the bar and the median as
+    a black tick (when measured): on a busy machine the fastest run is the robust figure.
     """
     timed = all(r.latency is not None for r in result.results)
     panels = 3 if timed else 2
@@ -45,21 +46,24 @@ def plot_factorizations(result: FactorizationComparison, axes=None):
     series = [([r.params for r in result.results], "parameters", None),
               ([r.macs for r in result.results], "MACs per image", None)]
     if timed:
-        series.append(([r.latency.median_ms for r in result.results], f"time, batch {result.batch_size} (ms)",
-                       [r.latency.iqr_ms / 2 for r in result.results]))
+        series.append(([r.latency.min_ms for r in result.results], f"time, batch {result.batch_size} (ms, best run)",
+                       [r.latency.median_ms for r in result.results]))
     base = result.baseline
-    for ax, (values, title, err) in zip(axes, series):
-        bars = ax.bar(range(len(values)), values, color=colors, yerr=err, capsize=3 if err else 0)
+    for ax, (values, title, medians) in zip(axes, series):
+        bars = ax.bar(range(len(values)), values, color=colors)
+        if medians:
+            ax.plot(range(len(values)), medians, "_", color="k", markersize=14, label="median")
+            ax.legend(fontsize=7, loc="upper right")
         ax.set_title(title, fontsize=10)
         ax.set_xticks(range(len(values)), labels, rotation=30, ha="right", fontsize=7.5)
-        if err is None:
+        if medians is None:
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: costs.format_count(v)))
         ref = values[result.results.index(base)] if base is not None else None
         for bar, value in zip(bars, values):
-            text = f"{100 * value / ref:.0f}%" if ref else (costs.format_count(value) if err is None else f"{value:.2f}")
+            text = f"{100 * value / ref:.0f}%" if ref else (costs.format_count(value) if medians is None else f"{value:.2f}")
             ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom",
                         fontsize=8, xytext=(0, 2), textcoords="offset points")
-        ax.set_ylim(0, max(values) * 1.2 + (max(err) if err else 0))
+        ax.set_ylim(0, max(values + (medians or [])) * 1.2)
         ax.grid(axis="y", alpha=0.3)
     n = result.kernel_size
     fig.suptitle(f"{n}x{n} conv, {result.in_channels}->{result.out_channels} channels (middle {result.mid_channels}), "
