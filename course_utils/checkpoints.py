@@ -419,6 +419,9 @@ def load_checkpoint(
     path = resolve_checkpoint(path_or_name)
     if arch is not None and arch != metadata["arch"]:
         _raise_mismatch(path, metadata, [f"architecture: checkpoint {metadata['arch']!r}, requested {arch!r}"], arch)
+    from .runtime import pick_device
+
+    device = pick_device(device)  # an unknown device is refused before the model is built
     model = create_model(metadata["arch"], **metadata["arch_kwargs"])
     differences = state_dict_differences(model.state_dict(), state_dict)
     if differences:

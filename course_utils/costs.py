@@ -286,6 +286,7 @@ def receptive_field_layers(module: nn.Module) -> list[RFLayer]:
     Only meaningful for a chain (nn.Sequential or a single-path stem); layers
     with non-square kernels use their larger side.
     """
+    check_module(module, "module")
     found = []
     for name, m in module.named_modules():
         if isinstance(m, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):

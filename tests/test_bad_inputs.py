@@ -187,6 +187,9 @@ RAISES = [
     ("costs", "measure_latency warmup -1", lambda t: costs.measure_latency(nn.Conv2d(3, 3, 1), (1, 3, 4, 4), warmup=-1), "warmup"),
     ("costs", "format_count of a word", lambda t: costs.format_count("many"), "n"),
     ("costs", "linear_params 0 features", lambda t: costs.linear_params(0, 3), "in_features"),
+    ("costs", "receptive_field_layers of a name", lambda t: costs.receptive_field_layers("mini_googlenet"), "module"),
+    ("costs", "count_params of a name", lambda t: costs.count_params("mini_googlenet"), "module"),
+    ("costs", "fuse_for_inference of a name", lambda t: _fuse("mini_googlenet"), "model"),
     # -- data -------------------------------------------------------------------------
     ("data", "n zero", lambda t: data.generate_shapes(n=0), "n"),
     ("data", "n a float", lambda t: data.generate_shapes(n=2.5), "n"),
@@ -203,6 +206,8 @@ RAISES = [
     ("data", "photo_batch given a model as preprocess", lambda t: data.photo_batch(["chelsea"], preprocess=mini()), "preprocess"),
     ("data", "photo_batch of a number", lambda t: data.photo_batch(5), "names"),
     ("data", "photo_batch with a typo", lambda t: data.photo_batch(["chelsae"]), "name"),
+    ("data", "augment as text", lambda t: data.embedded_dataset("test", n=10, augment="yes"), "augment"),
+    ("data", "denormalize a list", lambda t: data.denormalize([0.5, 0.5]), "x"),
     # -- checkpoints ------------------------------------------------------------------------
     ("checkpoints", "flipped bytes in the weights", lambda t: checkpoints.load_checkpoint(flipped_copy(t)), "damaged.pt"),
     ("checkpoints", "truncated file", lambda t: checkpoints.load_checkpoint(truncated_copy(t)), "half.pt"),
@@ -231,6 +236,8 @@ RAISES = [
      "extra"),
     ("checkpoints", "extra overriding a standard field",
      lambda t: checkpoints.save_checkpoint(mini(), t / "x.pt", arch="mini_googlenet", extra={"accuracy": 1.0}), "extra"),
+    ("checkpoints", "load onto a device that does not exist",
+     lambda t: checkpoints.load_checkpoint("mini_googlenet", device="tpu"), "device"),
     ("checkpoints", "load_weights into another architecture",
      lambda t: checkpoints.load_weights(mini("mini_xception"), saved(t)), "mini_googlenet"),
     # -- training ------------------------------------------------------------------------------
@@ -285,6 +292,13 @@ RAISES = [
      lambda t: viz.plot_feature_maps({"a": torch.rand(1, 4, 5, 5)}, max_channels=0), "max_channels"),
     ("viz", "filters with max_filters 0", lambda t: viz.plot_first_layer_filters(mini(), max_filters=0), "max_filters"),
     ("viz", "box outside the map", lambda t: viz.cam_mass_in_box(torch.rand(8, 8), (0, 0, 100, 100)), "box"),
+    ("viz", "box as a word", lambda t: viz.cam_mass_in_box(torch.rand(8, 8), "box"), "box"),
+    ("viz", "pointing game with half a box", lambda t: viz.cam_peak_in_box(torch.rand(8, 8), (0, 0)), "box"),
+    ("viz", "capture_activations given a module", lambda t: viz.capture_activations(mini(), image(), mini().conv1), "layer"),
+    ("viz", "feature maps of a word", lambda t: viz.plot_feature_maps("maps"), "maps"),
+    ("viz", "plot_grad_cam of a word", lambda t: viz.plot_grad_cam("cam"), "cam"),
+    ("viz", "sanity check on the module", lambda t: viz.randomization_sanity_check(mini(), image(), layer=mini().conv1),
+     "layer"),
     ("viz", "heatmap with a batch dimension", lambda t: viz.cam_mass_in_box(torch.rand(1, 8, 8), (0, 0, 4, 4)), "heatmap"),
     # -- widgets ------------------------------------------------------------------------------------
     ("widgets", "kernel size the menu lacks", lambda t: _cost_widget(kernel_size=4), "kernel_size"),
@@ -298,6 +312,12 @@ RAISES = [
     ("widgets", "menu image unknown", lambda t: explorers.seeing_inside_choices(["cat"], CATALOG, image="dog"), "image"),
     ("widgets", "picker widget with no models", lambda t: _seeing_widget({}, {}), "models"),
 ]
+
+
+def _fuse(model):
+    from course_utils.models import fuse_for_inference
+
+    return fuse_for_inference(model)
 
 
 def _cost_widget(**kwargs):

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from ..checks import CourseError, check_int, did_you_mean, is_int
+from ..checks import CourseError, check_bool, check_int, check_tensor, did_you_mean, is_int
 from ..paths import data_dir
 from . import shapes
 from .shapes import (
@@ -132,7 +132,7 @@ class EmbeddedShapes(Dataset):
         self.labels = torch.from_numpy(arrays.labels)
         self.boxes = torch.from_numpy(arrays.boxes.astype(np.int64))
         self.radii = torch.from_numpy(arrays.radii)
-        self.split, self.seed, self.augment = split, seed, bool(augment)
+        self.split, self.seed, self.augment = split, seed, check_bool(augment, "augment")
         self.size = self.images.shape[-1]
         self.generator_version = shapes.GENERATOR_VERSION
         self._mean = torch.tensor(EMBEDDED_MEAN).view(3, 1, 1)
@@ -230,6 +230,7 @@ def embedded_loaders(
 
 def denormalize(x: Tensor, mean=EMBEDDED_MEAN, std=EMBEDDED_STD) -> Tensor:
     """Undo the normalization for display: values back in [0, 1]."""
+    check_tensor(x, "x")
     mean = torch.as_tensor(mean, dtype=x.dtype).view(-1, 1, 1)
     std = torch.as_tensor(std, dtype=x.dtype).view(-1, 1, 1)
     return (x * std + mean).clamp(0, 1)

@@ -53,6 +53,10 @@ def plot_feature_maps(
     """
     if isinstance(maps, Tensor):
         maps = {"feature map": maps}
+    if not isinstance(maps, Mapping):
+        raise CourseTypeError(
+            f"maps must be the dict returned by capture_branches or capture_activations (or one tensor), got {describe(maps)}."
+        )
     if not maps:
         raise CourseError("maps is empty: pass the dict returned by capture_branches or capture_activations.")
     max_channels = check_int(max_channels, "max_channels", minimum=1)
@@ -148,6 +152,8 @@ def plot_grad_cam(cam: GradCam, ax=None, class_names: Sequence[str] | None = Non
     With ``box`` (x0, y0, x1, y1 pixels, x1/y1 exclusive) the object's box is
     outlined and the share of the map inside it (:func:`cam_mass_in_box`) is shown.
     """
+    if not isinstance(cam, GradCam):
+        raise CourseTypeError(f"cam must be the GradCam that grad_cam(model, x) returns, got {describe(cam)}.")
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.6, 4.0), layout="constrained")
     fig = ax.figure

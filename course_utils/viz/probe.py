@@ -211,6 +211,10 @@ def capture_activations(model: nn.Module, x: Tensor, layers: str | Sequence[str]
     name. One forward pass in eval mode, without gradients; the hooks are removed
     even if the forward pass raises.
     """
+    if isinstance(layers, nn.Module):
+        resolve_layer(model, layers)  # says: pass the layer's name
+    if not isinstance(layers, (str, list, tuple)):
+        raise CourseTypeError(f"layers must be a layer name or a list of names, got {describe(layers)}.")
     names = [layers] if isinstance(layers, str) else list(layers)
     if not names:
         raise CourseError(f"layers is empty: give at least one layer name; {model_name(model)}'s stages: {', '.join(layer_names(model))}.")

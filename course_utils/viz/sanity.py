@@ -16,7 +16,7 @@ from typing import Sequence
 import torch
 from torch import Tensor, nn
 
-from ..checks import CourseError, CourseTypeError, describe
+from ..checks import CourseError, CourseTypeError, check_tensor, describe, is_number
 
 from .gradcam import GradCam, grad_cam
 
@@ -53,10 +53,15 @@ def cam_mass_in_box(heatmap: Tensor, box: Sequence[int]) -> float:
     the image scores the box's share of the image area; a perfect one scores 1.
     Returns NaN for a map that is zero everywhere (it points nowhere).
     """
+    check_tensor(heatmap, "heatmap", hint="Use GradCam.heatmap.")
     heatmap = heatmap.detach().float()
     if heatmap.dim() != 2:
         raise CourseError(f"heatmap must be H x W, got shape {tuple(heatmap.shape)} (use GradCam.heatmap).")
     h, w = heatmap.shape
+    if isinstance(box, torch.Tensor):
+        box = box.tolist()
+    if not isinstance(box, (tuple, list)) or len(box) != 4 or not all(is_number(v) for v in box):
+        raise CourseTypeError(f"box must be four numbers (x0, y0, x1, y1) in pixels, got {describe(box)}.")
     x0, y0, x1, y1 = (int(v) for v in box)
     if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
         raise CourseError(f"box {tuple(box)} is not (x0, y0, x1, y1) with 0 <= x0 < x1 <= {w} and 0 <= y0 < y1 <= {h}.")
