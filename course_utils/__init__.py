@@ -15,5 +15,7 @@ One module per job:
 * ``runtime``      - seeding and device selection (every lesson)
 * ``paths``        - where the course keeps its files (data/)
 * ``network``      - the one "is the download server reachable?" probe
+* ``checks``       - the shared argument checks: every bad input is answered with what was wrong, what is
+  allowed and what to do, as a ``checks.CourseException`` (the value errors are also ValueErrors)
 """
 __version__ = "0.1.0"
