@@ -26,7 +26,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 help:
 	@echo "make lab                 set up .venv (first time) and open the course in JupyterLab"
 	@echo "make test                set up .venv (first time) and run unit tests + every notebook (nbval)"
-	@echo "make unit                unit tests only"
+	@echo "make unit                the fast unit tests (no notebooks, none marked slow)"
 	@echo "   TESTS=...             run only these paths, e.g. make test TESTS=notebooks/07_seeing_inside.ipynb"
 	@echo "make execute-notebooks   rebuild notebooks/*.ipynb from notebooks/.src and re-execute them"
 	@echo "make browser-test        every lesson in JupyterLab in headless Chromium (needs apt's chromium)"
@@ -66,9 +66,10 @@ lab: setup-lab
 test: setup
 	$(BIN)/python -m pytest $(TESTS) $(NBVAL_FLAGS) $(PYTEST_ARGS)
 
-# Unit tests only (TESTS=tests/test_costs.py narrows them too).
+# The fast unit tests: no notebooks, none marked slow (`make test` runs those too).
+# TESTS=tests/test_costs.py narrows them.
 unit: setup
-	$(BIN)/python -m pytest $(if $(filter command line environment,$(origin TESTS)),$(TESTS),tests) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter command line environment,$(origin TESTS)),$(TESTS),tests) -m "not slow" $(PYTEST_ARGS)
 
 execute-notebooks: setup
 	$(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)

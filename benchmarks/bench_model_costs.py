@@ -1,18 +1,16 @@
-"""Parameters and MACs of every full-size course model, next to the reference figures.
+"""Parameters and MACs of every course model, counted now, against ``models.records``.
 
-Prints the README's "model zoo" table (markdown) and exits non-zero when a
-model with a published reference figure misses it: parameters must match
-exactly, MACs within 0.5% (COURSE_PLAN, "Reference figures"). Models without a
-reference implementation (paper-layout GoogLeNet, BN-Inception,
-Inception-ResNet-v1) are reported with the figures derived from their papers.
+Counts each model (eval mode, one image at its input size, MACs = FlopCounterMode
+FLOPs / 2) and exits non-zero when a count differs from its record, the one
+source of these figures (the README's model-zoo table is rendered from it:
+``python -m course_utils.models.records --write-readme``).
 
-    .venv/bin/python benchmarks/bench_model_costs.py            # table + check
+    .venv/bin/python benchmarks/bench_model_costs.py            # every record
     .venv/bin/python benchmarks/bench_model_costs.py --models inception_v3 xception
 """
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 import time
 
@@ -20,60 +18,39 @@ import torch
 
 from course_utils import costs
 from course_utils.models import create_model
-from course_utils.models.registry import model_builder
-
-# name -> (reference params, reference params with aux, reference GMACs, reference implementation)
-REFERENCE = {
-    "googlenet": (6_624_904, 13_004_888, 1.498, "torchvision googlenet"),
-    "googlenet_paper": (None, None, None, "paper Table 1 (derived)"),
-    "bn_inception": (None, None, None, "BN paper, Figure 5 (derived)"),
-    "inception_v3": (23_834_568, 27_161_264, 5.713, "torchvision / timm inception_v3"),
-    "inception_v4": (42_679_816, None, 12.254, "timm inception_v4"),
-    "inception_resnet_v1": (None, None, None, "Inception-v4 paper, Figs. 7, 10-14 (derived)"),
-    "inception_resnet_v2": (55_843_464, None, 13.156, "timm inception_resnet_v2"),
-    "xception": (22_855_952, None, 8.357, "timm legacy_xception; paper Table 3"),
-}
+from course_utils.models.records import RECORDS
 
 
-def measure(name: str) -> dict:
-    has_aux = "aux_logits" in inspect.signature(model_builder(name)).parameters
-    model = create_model(name, **({"aux_logits": False} if has_aux else {})).eval()
-    size = model.preprocess.input_size
-    params = costs.count_params(model)
-    aux_params = costs.count_params(create_model(name, aux_logits=True)) if has_aux else None
-    macs = costs.count_macs(model, (1, *size))
-    return {"params": params, "aux_params": aux_params, "gmacs": macs / 1e9, "input": size[-1]}
+def measure(key: str) -> tuple[int, int | None, int]:
+    """(params, params with aux or None, MACs) of the record ``key``'s model, counted."""
+    rec = RECORDS[key]
+    model = create_model(rec.name, **rec.changes)
+    has_aux = hasattr(model.config, "aux_logits")
+    if has_aux:
+        model = create_model(rec.name, **rec.changes, aux_logits=False)
+    aux = costs.count_params(create_model(rec.name, **rec.changes, aux_logits=True)) if has_aux else None
+    macs = costs.count_macs(model.eval(), (1, 3, rec.input_size, rec.input_size))
+    return costs.count_params(model), aux, macs
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="*", default=list(REFERENCE))
+    parser.add_argument("--models", nargs="*", default=list(RECORDS), help="record keys (default: all)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
-
     failures = []
-    rows = ["| model | input | params | with aux | GMACs | reference | matches reference |",
-            "|---|---|---|---|---|---|---|"]
+    print("| model | params | with aux | GMACs | as recorded |\n|---|---:|---:|---:|---|")
     start = time.perf_counter()
-    for name in args.models:
-        ref_params, ref_aux, ref_gmacs, ref_impl = REFERENCE[name]
-        got = measure(name)
-        checks = []
-        if ref_params is not None:
-            checks.append(got["params"] == ref_params)
-        if ref_aux is not None:
-            checks.append(got["aux_params"] == ref_aux)
-        if ref_gmacs is not None:
-            checks.append(abs(got["gmacs"] - ref_gmacs) / ref_gmacs <= 0.005)
-        verdict = "n/a (no reference)" if not checks else ("yes" if all(checks) else "NO")
-        if checks and not all(checks):
-            failures.append(name)
-        aux = f"{got['aux_params']:,}" if got["aux_params"] is not None else ""
-        rows.append(f"| {name} | {got['input']} | {got['params']:,} | {aux} | {got['gmacs']:.3f} | {ref_impl} | {verdict} |")
-    print("\n".join(rows))
-    print(f"\n(eval mode, 1000 classes, one image; MACs = FlopCounterMode FLOPs / 2; {time.perf_counter() - start:.0f} s)")
+    for key in args.models:
+        rec = RECORDS[key]
+        params, aux, macs = measure(key)
+        ok = (params, aux, macs) == (rec.params, rec.params_with_aux, rec.macs)
+        if not ok:
+            failures.append(key)
+        print(f"| {key} | {params:,} | {'' if aux is None else f'{aux:,}'} | {macs / 1e9:.3f} | {'yes' if ok else 'NO'} |")
+    print(f"\n({time.perf_counter() - start:.0f} s)")
     if failures:
-        print(f"MISSED the reference figures: {', '.join(failures)}")
+        print(f"Counts differ from models.records: {', '.join(failures)}")
         return 1
     return 0
 

@@ -264,6 +264,7 @@ def test_the_readmes_show_the_measured_checkpoint_table():
         assert not missing, f"{readme.name} lacks these rows of data/checkpoints/summary.md: {missing}"
 
 
+@pytest.mark.slow  # 2,000 test images through each of the seven minis: about 20 s each on 2 cores
 @pytest.mark.parametrize("name", sorted(p.stem for p in SHIPPED.glob("*.pt")))
 def test_shipped_checkpoint_reproduces_its_recorded_test_accuracy(name):
     from course_utils.data import GENERATOR_VERSION, embedded_dataset

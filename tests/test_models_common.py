@@ -9,7 +9,10 @@ import pytest
 import torch
 from torch import nn
 
+from course_utils.costs import count_macs, count_params
 from course_utils.models import AuxOutputs, CourseModel, FeatureInfo, create_model, list_models
+from course_utils.models.records import RECORDS, markdown_table, readme_table, record
+from course_utils.paths import REPO_ROOT
 from zoo_helpers import test_size
 
 NAMES = list_models()
@@ -141,15 +144,42 @@ def test_no_classifier_returns_pooled_features(built):
         assert model(torch.randn(1, 3, size, size)).shape == (1, model.num_features)
 
 
+# ---------------------------------------------------------------- the one record of each model's figures
+def test_every_registered_model_has_a_record():
+    assert {r.name for r in RECORDS.values()} == set(NAMES)
+
+
+@pytest.mark.parametrize("key", RECORDS)
+def test_record_is_what_the_counter_counts(key):
+    rec = RECORDS[key]
+    model = create_model(rec.name, **rec.changes)
+    has_aux = hasattr(model.config, "aux_logits")
+    if has_aux:
+        model = create_model(rec.name, **rec.changes, aux_logits=False)
+    model.eval()
+    assert model.preprocess.input_size == (3, rec.input_size, rec.input_size)
+    assert model.preprocess.min_input_size == rec.min_input_size
+    assert count_params(model) == rec.params
+    assert count_macs(model, (1, 3, rec.input_size, rec.input_size)) == rec.macs
+    if rec.params_with_aux is None:
+        assert not has_aux
+    else:
+        assert count_params(create_model(rec.name, **rec.changes, aux_logits=True)) == rec.params_with_aux
+
+
+def test_readme_model_zoo_table_is_rendered_from_the_records():
+    # python -m course_utils.models.records --write-readme rewrites it
+    assert readme_table((REPO_ROOT / "README.md").read_text()) == markdown_table()
+
+
 # Models whose min_input_size is the smallest input the network itself accepts.
-TIGHT_MIN_INPUT_SIZES = {
-    "googlenet": 15, "googlenet_paper": 31, "mini_googlenet": 16, "bn_inception": 7, "mini_bn_inception": 4,
-    "inception_v3": 75, "mini_inception_v3": 25, "inception_v4": 75,
-}
+TIGHT_MIN_INPUT_SIZES = ["googlenet", "googlenet_paper", "mini_googlenet", "bn_inception", "mini_bn_inception",
+                         "inception_v3", "mini_inception_v3", "inception_v4"]
 
 
-@pytest.mark.parametrize("name, min_size", TIGHT_MIN_INPUT_SIZES.items())
-def test_min_input_size_is_tight(name, min_size):
+@pytest.mark.parametrize("name", TIGHT_MIN_INPUT_SIZES)
+def test_min_input_size_is_tight(name):
+    min_size = record(name).min_input_size
     model = create_model(name).eval()
     assert model.preprocess.min_input_size == min_size
     with torch.no_grad():

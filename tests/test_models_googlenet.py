@@ -25,17 +25,12 @@ def tv_googlenet(**kwargs) -> nn.Module:
 
 
 # ---------------------------------------------------------------- torchvision layout
-def test_param_counts_match_torchvision():
-    assert count_params(create_model("googlenet")) == 6_624_904
-    assert count_params(create_model("googlenet", aux_logits=True)) == 13_004_888
-    assert count_params(tv_googlenet(aux_logits=True)) == 13_004_888
-
-
-def test_macs_match_torchvision_figure():
-    model = create_model("googlenet").eval()
-    macs = count_macs(model, (1, 3, 224, 224))
-    print(f"googlenet MACs at 224: {macs:,}")
-    assert macs == pytest.approx(1.498e9, rel=0.005)
+def test_params_and_macs_equal_torchvision():
+    # The figures themselves are models.records (tested against the counter in test_models_common).
+    assert count_params(create_model("googlenet", aux_logits=True)) == count_params(tv_googlenet(aux_logits=True))
+    assert count_params(create_model("googlenet")) == count_params(tv_googlenet(aux_logits=False))
+    ours, reference = create_model("googlenet").eval(), tv_googlenet(aux_logits=False).eval()
+    assert count_macs(ours, (1, 3, 224, 224)) == count_macs(reference, (1, 3, 224, 224))
 
 
 def test_eval_logits_equal_torchvision_after_conversion():
@@ -112,22 +107,23 @@ TABLE1 = [
 ]
 
 # Rows (keyed by our module) whose printed figure is NOT reproduced by the row's own channel
-# columns, with the reason.
-# The test asserts that each of these really disagrees (a model change that "fixes" one is noticed)
-# and checks the stated reason; every other printed figure must agree within its last digit.
+# columns: (evidence, reason). The test asserts that each of these really disagrees (a model
+# change that "fixes" one is noticed) and checks the evidence; every other printed figure must
+# agree within its last digit. Evidence:
+#   OPS_AGREE        - the row's printed ops agree with the columns: only the params figure is wrong;
+#   PRINTED_PAIR     - the printed params times the output grid give the printed ops: both printed
+#                      figures come from one count other than the columns.
+OPS_AGREE, PRINTED_PAIR = "the printed ops agree with the columns", "the printed params x grid = printed ops"
 PAPER_MISPRINTS = {
-    ("conv1", "params"): "7*7*3*64 = 9,408 weights (9.2K), not 2.7K. The printed ops (34M) equal the printed "
-    "params times the 112x112 outputs, so both figures come from the same (unexplained) 2.7K count.",
-    ("conv1", "ops"): "9,408 weights x 112*112 outputs = 118M MACs; 34M is 2.7K x 112*112 (see params).",
-    ("inception4a", "params"): "the columns give 375,552 weights = 366.8K; the printed ops agree with the columns.",
-    ("inception4c", "params"): "the columns give 509,440 weights = 497.5K; the printed ops (100M) agree with the "
-    "columns (497.5K x 14*14 = 99.9M), so the params figure is the misprint.",
-    ("inception4d", "params"): "the columns give 604,672 weights = 590.5K; the printed ops agree with the columns.",
-    ("inception4e", "params"): "the columns give 867,328 weights = 847.0K; the printed ops agree with the columns.",
-    ("inception5a", "params"): "the columns give 1,042,432 weights = 1018K. The printed ops (54M) equal the "
-    "printed params times 7*7, so both figures come from a configuration other than the printed columns.",
-    ("inception5a", "ops"): "the columns give 51.1M MACs; 54M is the printed 1072K x 7*7 (see params).",
-    ("inception5b", "params"): "the columns give 1,442,816 weights = 1409K; the printed ops agree with the columns.",
+    ("conv1", "params"): (PRINTED_PAIR, "7*7*3*64 = 9,408 weights (9.2K), not 2.7K; 34M ops = 2.7K x 112*112."),
+    ("conv1", "ops"): (PRINTED_PAIR, "9,408 weights x 112*112 outputs = 118M MACs; 34M is 2.7K x 112*112."),
+    ("inception4a", "params"): (OPS_AGREE, "the columns give 375,552 weights = 366.8K."),
+    ("inception4c", "params"): (OPS_AGREE, "the columns give 509,440 weights = 497.5K (x 14*14 = 99.9M ops)."),
+    ("inception4d", "params"): (OPS_AGREE, "the columns give 604,672 weights = 590.5K."),
+    ("inception4e", "params"): (OPS_AGREE, "the columns give 867,328 weights = 847.0K."),
+    ("inception5a", "params"): (PRINTED_PAIR, "the columns give 1,042,432 weights = 1018K; 54M = 1072K x 7*7."),
+    ("inception5a", "ops"): (PRINTED_PAIR, "the columns give 51.1M MACs; 54M is the printed 1072K x 7*7."),
+    ("inception5b", "params"): (OPS_AGREE, "the columns give 1,442,816 weights = 1409K."),
 }
 K, M = 1024, 1e6
 
@@ -192,16 +188,16 @@ def test_paper_layout_reproduces_table1(paper_model_rows):
             continue
         print(f"{kind:16s} {f'{h}x{w}x{c}':>14s} | {k_ours:10.1f}K {k_paper:5}K | {m_ours:7.1f}M {m_paper:4}M")
         for what, mine, printed in (("params", k_ours, k_paper), ("ops", m_ours, m_paper)):
-            reason = PAPER_MISPRINTS.get((names[0], what))
-            if reason is None:
+            if (names[0], what) not in PAPER_MISPRINTS:
                 assert _agrees(mine, printed), f"{kind} {what}: ours {mine:.1f}, paper {printed}"
                 checked += 1
-            else:
-                assert not _agrees(mine, printed), f"{kind} {what} now agrees; drop it from PAPER_MISPRINTS"
-                if "printed ops agree" in reason or "the params figure is the misprint" in reason:
-                    assert _agrees(m_ours, m_paper), reason
-                if "printed params times" in reason:  # the printed pair is self-consistent
-                    assert k_paper * K * h * w / M == pytest.approx(m_paper, rel=0.05), reason
+                continue
+            evidence, reason = PAPER_MISPRINTS[(names[0], what)]
+            assert not _agrees(mine, printed), f"{kind} {what} now agrees; drop it from PAPER_MISPRINTS"
+            if evidence == OPS_AGREE:
+                assert _agrees(m_ours, m_paper), reason
+            else:  # PRINTED_PAIR: the printed params and ops are one (other) count
+                assert k_paper * K * h * w / M == pytest.approx(m_paper, rel=0.05), reason
     assert checked == 15  # every printed figure is either reproduced or explained
 
 
@@ -231,7 +227,7 @@ def test_paper_layout_structure():
     assert isinstance(model.aux1.pool, nn.AvgPool2d) and model.aux1.pool.kernel_size == 5
     assert model.aux1.pool.stride == 3 and model.aux1.conv.conv.out_channels == 128
     assert model.aux1.fc1.out_features == 1024 and model.maxpool4.kernel_size == 3
-    assert count_params(model) == 13_378_280  # 6,998,552 without the two auxiliary classifiers
+    assert len(model.aux_heads()) == 2  # its counts: models.records (test_models_common)
 
 
 def test_paper_aux_heads_train_at_224_and_explain_other_sizes():

@@ -13,13 +13,12 @@ from course_utils.models.inception_resnet import (
     InceptionResNet,
     timm_v2_to_course,
 )
+from course_utils.models.records import record
 from course_utils.models.registry import weight_source
 from zoo_helpers import compare_with_reference, conv_table, randomize_
 
 # Inception-ResNet-v1 has no reference implementation: these totals are derived from the
 # figures transcribed below (and reported in the README); they change only if a table does.
-V1_PARAMS = 22_756_328
-V1_MACS = 6_206_361_696
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +105,11 @@ def test_v1_grid_sizes_follow_figure_15(v1):
     ]
 
 
-def test_v1_params_and_macs(v1):
-    params, macs = count_params(v1), count_macs(v1, (1, 3, 299, 299))
-    print(f"inception_resnet_v1: {params:,} params, {macs:,} MACs at 299")
-    assert params == V1_PARAMS
-    assert macs == pytest.approx(V1_MACS, rel=0.005)
+def test_v1_is_roughly_as_costly_as_inception_v3(v1):
+    # Section 3.2: "Inception-ResNet-v1 [has] roughly the computational cost of Inception-v3".
+    # (Its exact figures are models.records, tested against the counter in test_models_common.)
+    ratio = record("inception_resnet_v1").macs / record("inception_v3").macs
+    assert 0.9 < ratio < 1.2
 
 
 def test_v1_has_no_weight_source():
@@ -119,16 +118,15 @@ def test_v1_has_no_weight_source():
 
 
 # ---------------------------------------------------------------- Inception-ResNet-v2
-def test_v2_param_count_and_macs_match_timm(v2):
-    assert count_params(v2) == 55_843_464
-    macs = count_macs(v2, (1, 3, 299, 299))
-    print(f"inception_resnet_v2 MACs at 299: {macs:,}")
-    assert macs == pytest.approx(13.156e9, rel=0.005)
+def test_v2_params_and_macs_equal_timm(v2):
+    reference = timm.create_model("inception_resnet_v2").eval()
+    assert count_params(v2) == count_params(reference)
+    assert count_macs(v2, (1, 3, 75, 75)) == count_macs(reference, (1, 3, 75, 75))
 
 
 def test_v2_eval_logits_equal_timm_after_conversion(v2):
     reference = randomize_(timm.create_model("inception_resnet_v2"), seed=4)
-    assert count_params(reference) == 55_843_464
+    assert count_params(reference) == count_params(v2)
     ours, theirs = compare_with_reference(v2, reference, timm_v2_to_course, size=75)
     assert ours.shape == (2, 1000)
     assert theirs.std() > 0.1

@@ -49,16 +49,14 @@ def on_meta(model: nn.Module, size: int, names: list[str], train: bool = False) 
 
 # ---------------------------------------------------------------- figures
 def test_param_counts_match_torchvision_and_timm():
-    assert count_params(create_model("inception_v3")) == 27_161_264
-    assert count_params(create_model("inception_v3", aux_logits=False)) == 23_834_568
-    assert count_params(tv_inception_v3(aux_logits=True)) == 27_161_264
-    assert count_params(timm.create_model("inception_v3")) == 23_834_568
+    # The figures themselves are models.records (tested against the counter in test_models_common).
+    assert count_params(create_model("inception_v3")) == count_params(tv_inception_v3(aux_logits=True))
+    assert count_params(create_model("inception_v3", aux_logits=False)) == count_params(timm.create_model("inception_v3"))
 
 
-def test_macs_at_299():
-    macs = count_macs(create_model("inception_v3").eval(), (1, 3, 299, 299))
-    print(f"inception_v3 MACs at 299: {macs:,}")
-    assert macs == pytest.approx(5.713e9, rel=0.005)
+def test_macs_equal_timm():
+    ours, reference = create_model("inception_v3").eval(), timm.create_model("inception_v3").eval()
+    assert count_macs(ours, (1, 3, 75, 75)) == count_macs(reference, (1, 3, 75, 75))
 
 
 # ---------------------------------------------------------------- weight compatibility

@@ -13,10 +13,6 @@ sys.path.insert(0, str(ROOT / "notebooks" / ".src"))
 import build  # noqa: E402  (notebooks/.src/build.py)
 
 
-def test_there_are_lessons():
-    assert NOTEBOOKS, "no lesson notebooks found in notebooks/"
-
-
 def _code(nb):
     return [c for c in nb.cells if c.cell_type == "code"]
 

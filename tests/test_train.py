@@ -258,10 +258,6 @@ def test_plots_return_figures_and_reject_bad_input():
         train.plot_confusion_matrix(torch.zeros(2, 2), ["a", "b", "c"])
 
 
-def test_training_throughput_is_measured():
-    assert train.training_throughput(TinyAuxCNN(), (3, 12, 12), batch_size=8, steps=2, warmup=1) > 0
-
-
 # ---------------------------------------------------------------------------
 # issue 16: nothing silently wrong
 # ---------------------------------------------------------------------------

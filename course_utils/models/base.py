@@ -65,7 +65,6 @@ class PreprocessConfig:
 
 
 def inception_preprocess(
-    in_chans: int,
     size: int = 299,
     min_input_size: int = 75,
     crop_pct: float = 0.875,
@@ -75,13 +74,17 @@ def inception_preprocess(
     Xception, as timm's ``pretrained_cfg`` records it): inputs scaled to [-1, 1]
     (mean = std = 0.5), bicubic resizing, a ``size`` x ``size`` centre crop."""
     return PreprocessConfig(
-        input_size=(in_chans, size, size),
+        input_size=(3, size, size),
         min_input_size=min_input_size,
         mean=INCEPTION_MEAN,
         std=INCEPTION_STD,
         interpolation=interpolation,
         crop_pct=crop_pct,
     )
+
+
+#: The Inception-v4, Inception-ResNet and Xception minis: 48 px, [-1, 1] inputs, no crop.
+MINI_INCEPTION_PREPROCESS = inception_preprocess(size=48, min_input_size=32, crop_pct=1.0, interpolation="bilinear")
 
 
 class AuxOutputs(NamedTuple):

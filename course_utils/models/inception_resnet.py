@@ -54,21 +54,27 @@ memory, which let the authors stack more blocks.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
+from ..checks import check_bool, check_int, check_number
+from .base import MINI_INCEPTION_PREPROCESS, CourseModel, FeatureInfo, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
-from .args import check_common_args, check_repeats, check_width_mult, scale_table, scale_width
-from .inception_v4 import InceptionA, ReductionA, _mini_preprocess
+from .config import ModelConfig, check_repeats, check_scales, table_field
+from .inception_v4 import InceptionA, ReductionA
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
+    "INCEPTION_RESNET_V1",
+    "INCEPTION_RESNET_V2",
+    "MINI_INCEPTION_RESNET_V1",
+    "MINI_INCEPTION_RESNET_V2",
     "InceptionResNet",
-    "InceptionResNetV1Stem",
-    "InceptionResNetV2Stem",
+    "InceptionResNetConfig",
+    "InceptionResNetStem",
     "Mixed5b",
     "Block35",
     "Block17",
@@ -118,32 +124,35 @@ RESIDUAL_SCALES = (0.17, 0.10, 0.20)  # A, B, C: Google's code; the paper says "
 
 
 # --- stems ------------------------------------------------------------------------------
-def _stem_layers(table, in_chans: int) -> tuple[OrderedDict, int]:
-    """Build the conv/max-pool layers of a stem table; returns them and the output channels."""
-    layers = OrderedDict()
-    channels = in_chans
-    for name, out, kernel, stride, padding in table:
-        if out is None:
-            layers[name] = nn.MaxPool2d(kernel, stride=stride, padding=padding)
-        else:
-            layers[name] = BasicConv2d(channels, out, kernel, stride=stride, padding=padding)
-            channels = out
-    return layers, channels
+class InceptionResNetStem(nn.Module):
+    """The stem: a plain chain of convs and max pools, the rows of ``table``, then ``mixed_5b`` if given.
 
-
-class InceptionResNetV1Stem(nn.Sequential):
-    """The stem of Inception-ResNet-v1, Figure 14: 299 x 299 x 3 -> 35 x 35 x 256.
-
-    A plain chain (no splits, unlike Figure 3): its layers are the rows of ``table``
-    (default :data:`V1_STEM`), so a mini stem is the same class with another table.
-    The forward pass is nn.Sequential's; at 299 px the grid goes
-    149 -> 147 -> 147 -> 73 -> 73 -> 71 -> 35 (see the table's comments).
+    Inception-ResNet-v1: Figure 14 (:data:`V1_STEM`), 299 x 299 x 3 -> 35 x 35 x 256; at
+    299 px the grid goes 149 -> 147 -> 147 -> 73 -> 73 -> 71 -> 35 (the table's comments).
+    The *shipped* Inception-ResNet-v2 (:data:`V2_STEM` and :class:`Mixed5b`): 35 x 35 x 320.
+    Deviation: the paper says Inception-ResNet-v2 uses the Inception-v4 stem (Figure 3, 384
+    channels out); Google's released code and checkpoint use Figure 14's layers up to
+    ``conv2d_4a`` (192 channels), a 3x3/2 max pool and the Inception block ``mixed_5b``.
+    A mini stem is the same class with another table.
     """
 
-    def __init__(self, in_chans: int = 3, table=V1_STEM) -> None:
-        layers, out_channels = _stem_layers(table, in_chans)
-        super().__init__(layers)
-        self.out_channels = out_channels
+    def __init__(self, in_chans: int, table: Sequence[tuple], mixed_5b: dict | None = None) -> None:
+        super().__init__()
+        channels = in_chans
+        for name, out, kernel, stride, padding in table:  # registered in order: forward runs them in order
+            if out is None:
+                self.add_module(name, nn.MaxPool2d(kernel, stride=stride, padding=padding))
+            else:
+                self.add_module(name, BasicConv2d(channels, out, kernel, stride=stride, padding=padding))
+                channels = out
+        self.mixed_5b = Mixed5b(channels, **mixed_5b) if mixed_5b is not None else None
+        self.out_channels = self.mixed_5b.out_channels if mixed_5b is not None else channels
+
+    def forward(self, x: Tensor) -> Tensor:
+        # N x 3 x 299 x 299 -> N x 256 x 35 x 35 (v1); N x 192 x 35 x 35 before mixed_5b -> 320 (shipped v2)
+        for layer in self.children():
+            x = layer(x)
+        return x
 
 
 class Mixed5b(InceptionA):
@@ -160,30 +169,6 @@ class Mixed5b(InceptionA):
         super().__init__(in_channels, ch1x1, ch5x5red, ch5x5, ch3x3dbl_red, ch3x3dbl, pool_proj, branch1_kernel=5)
 
 
-class InceptionResNetV2Stem(nn.Module):
-    """The stem of the *shipped* Inception-ResNet-v2: 299 x 299 x 3 -> 35 x 35 x 320.
-
-    Deviation: the paper says Inception-ResNet-v2 uses the Inception-v4 stem (Figure 3,
-    384 channels out). Google's released code and checkpoint use Figure 14's layers up to
-    ``conv2d_4a`` (192 channels), a 3x3/2 max pool and the Inception block ``mixed_5b``.
-    """
-
-    def __init__(self, in_chans: int = 3, table=V2_STEM, mixed_5b: dict = V2_MIXED_5B) -> None:
-        super().__init__()
-        layers, channels = _stem_layers(table, in_chans)
-        for name, layer in layers.items():
-            self.add_module(name, layer)
-        self.mixed_5b = Mixed5b(channels, **mixed_5b)
-        self.out_channels = self.mixed_5b.out_channels
-
-    def forward(self, x: Tensor) -> Tensor:
-        # N x 3 x 299 x 299; the table's layers in order (registered first), then mixed_5b:
-        # 149, 147, 147, 73, 73, 71, 35 pixels wide; N x 192 x 35 x 35 before mixed_5b
-        for layer in self.children():
-            x = layer(x)
-        return x  # N x 320 x 35 x 35
-
-
 # --- residual blocks --------------------------------------------------------------------
 class _ResidualInception(MultiBranch):
     """x -> ReLU(x + scale * up(concat(branches(x)))): the shared shape of Figures 10-13, 16-19.
@@ -196,12 +181,8 @@ class _ResidualInception(MultiBranch):
     """
 
     def _finish(self, in_channels: int, branch_channels: int, scale: float, activate: bool) -> None:
-        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or scale <= 0:
-            raise ValueError(
-                f"the residual scale must be a positive number (the paper uses 0.1-0.3; 1.0 means no "
-                f"scaling), got {scale!r}."
-            )
-        self.scale = float(scale)
+        self.scale = check_number(scale, "the residual scale", minimum=0, min_inclusive=False,
+                                  hint="(the paper uses 0.1-0.3; 1.0 means no scaling)")
         self.up = nn.Conv2d(branch_channels, in_channels, 1)
         self.relu = nn.ReLU(inplace=True) if activate else nn.Identity()
         self.out_channels = in_channels
@@ -222,6 +203,8 @@ class Block35(_ResidualInception):
     Branches: 1x1 (``ch1x1``) | 1x1 (``ch3x3red``) -> 3x3 (``ch3x3``) |
     1x1 (``ch3x3dbl_red``) -> 3x3 -> 3x3 (``ch3x3dbl``: the two outputs).
     """
+
+    branch_labels = {"branch0": "1x1", "branch1": "3x3", "branch2": "double 3x3"}
 
     def __init__(
         self,
@@ -246,15 +229,8 @@ class Block35(_ResidualInception):
             BasicConv2d(ch3x3dbl_red, d1, 3, padding=1),
             BasicConv2d(d1, d2, 3, padding=1),
         )
+        # N x 320 x 35 x 35 in (shipped v2; v1: 256): N x 32, 32, 64 (v1: 32) x 35 x 35 out
         self._finish(in_channels, ch1x1 + ch3x3 + d2, scale, activate)
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 320 x 35 x 35 in (shipped v2; v1: 256)
-        return {
-            "branch0": self.branch0(x),  # N x 32 x 35 x 35
-            "branch1": self.branch1(x),  # N x 32 x 35 x 35
-            "branch2": self.branch2(x),  # N x 64 x 35 x 35 (v1: 32)
-        }
 
 
 class _FactorizedResidual(_ResidualInception):
@@ -278,14 +254,9 @@ class _FactorizedResidual(_ResidualInception):
             BasicConv2d(chred, c1, (1, n), padding=(0, pad)),
             BasicConv2d(c1, c2, (n, 1), padding=(pad, 0)),
         )
+        # Block17: N x 1088 x 17 x 17 in (shipped v2; v1: 896), N x 192, 192 (v1: 128, 128) out;
+        # Block8: N x 2080 x 8 x 8 in (v1: 1792), N x 192, 256 (v1: 192, 192) out
         self._finish(in_channels, ch1x1 + c2, scale, activate)
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # Block17: N x 1088 x 17 x 17 in (shipped v2; v1: 896); Block8: N x 2080 x 8 x 8 (v1: 1792)
-        return {
-            "branch0": self.branch0(x),  # Block17: N x 192 x 17 x 17 (v1: 128); Block8: N x 192 x 8 x 8
-            "branch1": self.branch1(x),  # Block17: N x 192 x 17 x 17 (v1: 128); Block8: N x 256 x 8 x 8 (v1: 192)
-        }
 
 
 class Block17(_FactorizedResidual):
@@ -295,6 +266,7 @@ class Block17(_FactorizedResidual):
     """
 
     kernel = 7
+    branch_labels = {"branch0": "1x1", "branch1": "7x7"}
 
     def __init__(
         self,
@@ -315,6 +287,7 @@ class Block8(_FactorizedResidual):
     """
 
     kernel = 3
+    branch_labels = {"branch0": "1x1", "branch1": "3x3"}
 
     def __init__(
         self,
@@ -335,6 +308,8 @@ class InceptionResNetReductionB(MultiBranch):
     (``ch3x3b``), -> 3x3 -> 3x3/2 (``ch3x3dbl``); the fourth is a 3x3/2 max pool.
     """
 
+    branch_labels = {"branch0": "3x3", "branch1": "3x3 (second)", "branch2": "double 3x3", "branch3": "max pool"}
+
     def __init__(self, in_channels: int, ch_red: int, ch3x3a: int, ch3x3b: int, ch3x3dbl: Sequence[int]) -> None:
         super().__init__()
         d1, d2 = ch3x3dbl
@@ -352,88 +327,97 @@ class InceptionResNetReductionB(MultiBranch):
             BasicConv2d(d1, d2, 3, stride=2),
         )
         self.branch3 = nn.MaxPool2d(3, stride=2)
+        # N x 1088 x 17 x 17 in (shipped v2; v1: 896): N x 384, 288, 320, 1088 (v1: 384, 256, 256, 896) x 8 x 8
         self.out_channels = ch3x3a + ch3x3b + d2 + in_channels
 
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 1088 x 17 x 17 in (shipped v2; v1: 896)
-        return {
-            "branch0": self.branch0(x),  # N x 384 x 8 x 8
-            "branch1": self.branch1(x),  # N x 288 x 8 x 8 (v1: 256)
-            "branch2": self.branch2(x),  # N x 320 x 8 x 8 (v1: 256)
-            "branch3": self.branch3(x),  # N x 1088 x 8 x 8 (v1: 896)
-        }
+
+# --- the config -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InceptionResNetConfig(ModelConfig):
+    """Everything :class:`InceptionResNet` is built from (the shared fields: :class:`~.config.ModelConfig`).
+
+    Attributes:
+        stem: the stem's layers, (name, out channels or None for a max pool, kernel, stride,
+            padding) each, before ``width_mult`` (:data:`V1_STEM`, :data:`V2_STEM`, the minis').
+        mixed_5b: the shipped v2 stem's last block (:data:`V2_MIXED_5B`), or None (v1).
+        block35, reduction_a, block17, reduction_b, block8: the blocks' channel tables.
+        repeats: number of (A, B, C) blocks (Figure 15: 5, 10, 5; shipped v2: 10, 20, 10).
+        scales: residual scaling of the (A, B, C) blocks (Section 3.3).
+        last_block_linear: the last C block without scaling and ReLU (shipped v2 only).
+        final_conv: channels of a 1x1 conv before pooling (shipped v2: 1536), or None.
+    """
+
+    stem: tuple = V1_STEM
+    mixed_5b: dict | None = None
+    block35: dict = table_field(V1_BLOCK35)
+    reduction_a: dict = table_field(V1_REDUCTION_A)
+    block17: dict = table_field(V1_BLOCK17)
+    reduction_b: dict = table_field(V1_REDUCTION_B)
+    block8: dict = table_field(V1_BLOCK8)
+    repeats: tuple[int, int, int] = PAPER_REPEATS
+    scales: tuple[float, float, float] = RESIDUAL_SCALES
+    last_block_linear: bool = False
+    final_conv: int | None = None
+
+    def check(self) -> None:
+        super().check()
+        check_repeats(self.repeats, 3, "Inception-ResNet-A, -B and -C blocks")
+        check_scales(self.scales, "Inception-ResNet-A, -B and -C")
+        check_bool(self.last_block_linear, "last_block_linear")
+        if self.final_conv is not None:
+            check_int(self.final_conv, "final_conv", minimum=1, hint="(or None: no 1x1 conv before pooling)")
+
+    def table(self, name: str) -> dict:
+        """The block table ``name`` at this config's width."""
+        return {key: (self.widths(c) if isinstance(c, tuple) else self.ch(c)) for key, c in getattr(self, name).items()}
 
 
 # --- the network ----------------------------------------------------------------------
 class InceptionResNet(CourseModel):
     """Inception-ResNet (Figure 15): stem, Inception-ResNet-A/B/C stages, reductions, head.
 
-    Build it with :func:`inception_resnet_v1`, :func:`inception_resnet_v2` or their mini
-    variants; this constructor takes the stem and the block tables so all come from one class.
-
-    Args:
-        repeats: number of (A, B, C) blocks.
-        scales: residual scaling of the (A, B, C) blocks (Section 3.3).
-        last_block_linear: the last C block without scaling and ReLU (shipped v2 only).
-        final_conv: channels of a 1x1 conv before pooling (shipped v2: 1536), or None.
+    Built from an :class:`InceptionResNetConfig`; presets :func:`inception_resnet_v1`,
+    :func:`inception_resnet_v2` and their mini variants.
     """
 
-    def __init__(
-        self,
-        stem: nn.Module,
-        stem_features: Sequence[FeatureInfo],
-        stem_reduction: int,
-        tables: dict[str, dict],
-        repeats: Sequence[int],
-        scales: Sequence[float],
-        last_block_linear: bool,
-        final_conv: int | None,
-        num_classes: int,
-        drop_rate: float,
-        preprocess: PreprocessConfig,
-        in_chans: int = 3,
-    ) -> None:
-        super().__init__()
-        self.in_chans = in_chans
-        self.preprocess = preprocess
-        n_a, n_b, n_c = repeats
-        scale_a, scale_b, scale_c = scales
-        self.stem = stem
-        channels = stem.out_channels
+    def __init__(self, config: InceptionResNetConfig = None) -> None:
+        config = INCEPTION_RESNET_V1 if config is None else config
+        super().__init__(config)
+        n_a, n_b, n_c = config.repeats
+        scale_a, scale_b, scale_c = config.scales
+        stem = tuple((name, None if out is None else config.ch(out), k, s, p) for name, out, k, s, p in config.stem)
+        self.stem = InceptionResNetStem(config.in_chans, stem, config.table("mixed_5b") if config.mixed_5b else None)
         # Residual blocks keep their input width, so a stage is n copies of one block.
-        self.block35 = nn.Sequential(*[Block35(channels, **tables["block35"], scale=scale_a) for _ in range(n_a)])
-        block35_channels = channels
-        self.mixed_6a = ReductionA(channels, **tables["reduction_a"])
-        channels = self.mixed_6a.out_channels
-        self.block17 = nn.Sequential(*[Block17(channels, **tables["block17"], scale=scale_b) for _ in range(n_b)])
-        block17_channels = channels
-        self.mixed_7a = InceptionResNetReductionB(channels, **tables["reduction_b"])
-        channels = self.mixed_7a.out_channels
-        block8 = [Block8(channels, **tables["block8"], scale=scale_c) for _ in range(n_c)]
-        if last_block_linear:
+        width = self.stem.out_channels
+        self.block35 = nn.Sequential(*[Block35(width, **config.table("block35"), scale=scale_a) for _ in range(n_a)])
+        self.mixed_6a = ReductionA(width, **config.table("reduction_a"))
+        width = self.mixed_6a.out_channels
+        self.block17 = nn.Sequential(*[Block17(width, **config.table("block17"), scale=scale_b) for _ in range(n_b)])
+        self.mixed_7a = InceptionResNetReductionB(width, **config.table("reduction_b"))
+        width = self.mixed_7a.out_channels
+        block8 = [Block8(width, **config.table("block8"), scale=scale_c) for _ in range(n_c)]
+        if config.last_block_linear:
             # Shipped v2 only: the last block neither scales its residual nor applies ReLU,
             # because conv2d_7b (conv + BN + ReLU) follows it.
-            block8[-1] = Block8(channels, **tables["block8"], scale=1.0, activate=False)
+            block8[-1] = Block8(width, **config.table("block8"), scale=1.0, activate=False)
         self.block8 = nn.Sequential(*block8)
-        last_stage = "block8"
-        if final_conv is not None:
+        self.conv2d_7b = None
+        if config.final_conv is not None:
             # Shipped v2 only (not in the paper): 1x1 conv to 1536 channels before pooling.
-            self.conv2d_7b = BasicConv2d(channels, final_conv, 1)
-            channels = final_conv
-            last_stage = "conv2d_7b"
-        else:
-            self.conv2d_7b = None
+            self.conv2d_7b = BasicConv2d(width, config.ch(config.final_conv), 1)
+        self.build_head(self.conv2d_7b.conv.out_channels if self.conv2d_7b is not None else width)
 
-        self.num_features = channels
-        self.num_classes = num_classes
-        self.global_pool = GlobalAvgPool()
-        self.dropout = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+        # The stem's stages: its last conv at each stride below the stem's own (2 and 4 at 299 px).
+        stem_features, r = [], 1
+        for name, out, _, stride, _ in stem:
+            r *= stride
+            if out is not None:
+                stem_features = [f for f in stem_features if f.reduction != r] + [FeatureInfo(f"stem.{name}", out, r)]
         self.feature_info = [
-            *stem_features,
-            FeatureInfo("block35", block35_channels, stem_reduction),
-            FeatureInfo("block17", block17_channels, 2 * stem_reduction),
-            FeatureInfo(last_stage, channels, 4 * stem_reduction),
+            *(f for f in stem_features if f.reduction < r),
+            FeatureInfo("block35", self.stem.out_channels, r),
+            FeatureInfo("block17", self.mixed_6a.out_channels, 2 * r),
+            FeatureInfo("conv2d_7b" if self.conv2d_7b is not None else "block8", self.num_features, 4 * r),
         ]
 
     def forward_features(self, x: Tensor) -> Tensor:
@@ -450,124 +434,7 @@ class InceptionResNet(CourseModel):
         return x
 
 
-# --- builders -------------------------------------------------------------------------
-def _check_scales(scales) -> tuple[float, ...]:
-    try:
-        values = tuple(scales)
-    except TypeError:
-        values = ()
-    if len(values) != 3 or any(not isinstance(s, (int, float)) or isinstance(s, bool) or s <= 0 for s in values):
-        raise ValueError(
-            "scales must be 3 positive numbers, the residual scaling of the Inception-ResNet-A, -B and -C "
-            f"blocks (the paper uses 0.1-0.3; 1.0 means no scaling), got {scales!r}."
-        )
-    return tuple(float(s) for s in values)
-
-
-def _v1_tables(width_mult: float = 1.0) -> dict[str, dict]:
-    paper = dict(
-        block35=V1_BLOCK35,
-        reduction_a=V1_REDUCTION_A,
-        block17=V1_BLOCK17,
-        reduction_b=V1_REDUCTION_B,
-        block8=V1_BLOCK8,
-    )
-    return {name: scale_table(table, width_mult) for name, table in paper.items()}
-
-
-def _v2_tables(width_mult: float = 1.0) -> dict[str, dict]:
-    paper = dict(
-        block35=V2_BLOCK35,
-        reduction_a=V2_REDUCTION_A,
-        block17=V2_BLOCK17,
-        reduction_b=V2_REDUCTION_B,
-        block8=V2_BLOCK8,
-    )
-    return {name: scale_table(table, width_mult) for name, table in paper.items()}
-
-
-def _scaled_stem_table(table, width_mult: float):
-    return tuple(
-        (name, None if out is None else scale_width(out, width_mult), k, s, p) for name, out, k, s, p in table
-    )
-
-
-@register_model
-def inception_resnet_v1(
-    num_classes: int = 1000,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    scales: Sequence[float] = RESIDUAL_SCALES,
-) -> InceptionResNet:
-    """Inception-ResNet-v1 from the paper's figures (14, 10, 7, 11, 12, 13; schema Figure 15).
-
-    5 / 10 / 5 residual blocks, 256 / 896 / 1792 channels on the 35 / 17 / 8 grids,
-    299 x 299 inputs (at least 75 x 75). No published ImageNet checkpoint exists for it
-    in torchvision or timm; its cost is "roughly" that of Inception-v3 (Section 3.2).
-
-    Args:
-        num_classes: classifier outputs (0 removes the classifier).
-        in_chans: input channels.
-        drop_rate: dropout before the classifier (paper: keep 0.8, so 0.2).
-        scales: residual scaling of the A, B and C blocks (Section 3.3).
-    """
-    check_common_args(num_classes, in_chans, drop_rate)
-    scales = _check_scales(scales)
-    return InceptionResNet(
-        InceptionResNetV1Stem(in_chans),
-        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.conv2d_4a", 192, 4)],
-        stem_reduction=8,  # conv2d_1a, maxpool_3a and conv2d_4b each halve the grid
-        tables=_v1_tables(),
-        repeats=PAPER_REPEATS,
-        scales=scales,
-        last_block_linear=False,
-        final_conv=None,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=inception_preprocess(in_chans, crop_pct=0.875),
-        in_chans=in_chans,
-    )
-
-
-@register_model
-def inception_resnet_v2(
-    num_classes: int = 1000,
-    in_chans: int = 3,
-    drop_rate: float = 0.2,
-    scales: Sequence[float] = RESIDUAL_SCALES,
-) -> InceptionResNet:
-    """Inception-ResNet-v2 as shipped by Google (TF-slim) and timm: 55.8 M parameters, 13.2 GMACs.
-
-    Deviations from the paper (module docstring): TF-slim stem with ``mixed_5b``, blocks
-    repeated 10 / 20 / 10 (paper: 5 / 10 / 5), widths 320 / 1088 / 2080, a linear last
-    block and ``conv2d_7b``. 299 x 299 inputs (at least 75 x 75).
-    ``create_model("inception_resnet_v2", pretrained=True)`` loads timm's
-    ``inception_resnet_v2.tf_in1k``.
-
-    Args:
-        num_classes: classifier outputs (0 removes the classifier).
-        in_chans: input channels.
-        drop_rate: dropout before the classifier (paper: keep 0.8, so 0.2).
-        scales: residual scaling of the A, B and C blocks (Section 3.3; shipped 0.17, 0.10, 0.20).
-    """
-    check_common_args(num_classes, in_chans, drop_rate)
-    scales = _check_scales(scales)
-    return InceptionResNet(
-        InceptionResNetV2Stem(in_chans),
-        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.conv2d_4a", 192, 4)],
-        stem_reduction=8,  # conv2d_1a, maxpool_3a and maxpool_5a each halve the grid
-        tables=_v2_tables(),
-        repeats=SHIPPED_V2_REPEATS,
-        scales=scales,
-        last_block_linear=True,
-        final_conv=1536,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=inception_preprocess(in_chans, crop_pct=0.8975),
-        in_chans=in_chans,
-    )
-
-
+# --- presets ------------------------------------------------------------------------------
 # Mini stems (32-64 px): one stride-2 conv, one same-padded conv, then the family's own
 # last stride-2 step, 48 x 48 -> 11 x 11 (the full stems shrink 299 -> 35).
 MINI_V1_STEM = (
@@ -581,80 +448,71 @@ MINI_V2_STEM = (
     ("maxpool_5a", None, 3, 2, 0),  # -> 11 x 11, then mixed_5b
 )
 
-
-def _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales):
-    check_common_args(num_classes, in_chans, drop_rate)
-    check_width_mult(width_mult)
-    repeats = check_repeats(repeats, 3, "Inception-ResNet-A, -B and -C blocks")
-    return repeats, _check_scales(scales)
+#: Inception-ResNet-v1 from the paper's figures (14, 10, 7, 11, 12, 13; schema Figure 15): 5 / 10 / 5
+#: residual blocks, 256 / 896 / 1792 channels on the 35 / 17 / 8 grids, 299 px inputs (at least 75).
+#: No published checkpoint; its cost is "roughly" that of Inception-v3 (Section 3.2).
+INCEPTION_RESNET_V1 = InceptionResNetConfig(drop_rate=0.2, preprocess=inception_preprocess(crop_pct=0.875))
+#: Inception-ResNet-v2 as shipped (TF-slim, timm): see the module docstring for its deviations.
+INCEPTION_RESNET_V2 = InceptionResNetConfig(
+    drop_rate=0.2, stem=V2_STEM, mixed_5b=V2_MIXED_5B, block35=V2_BLOCK35, reduction_a=V2_REDUCTION_A,
+    block17=V2_BLOCK17, reduction_b=V2_REDUCTION_B, block8=V2_BLOCK8, repeats=SHIPPED_V2_REPEATS,
+    last_block_linear=True, final_conv=1536, preprocess=inception_preprocess(crop_pct=0.8975),
+)
+#: 32-64 px: a 3-layer stem (48 px -> 11 x 11), widths x 0.25, (1, 2, 1) blocks.
+MINI_INCEPTION_RESNET_V1 = INCEPTION_RESNET_V1.replace(
+    num_classes=10, drop_rate=0.0, width_mult=0.25, stem=MINI_V1_STEM, repeats=(1, 2, 1),
+    preprocess=MINI_INCEPTION_PREPROCESS,
+)
+#: As the shipped v2, with a 3-layer stem plus mixed_5b, widths x 0.25 (conv2d_7b too), (1, 2, 1) blocks.
+MINI_INCEPTION_RESNET_V2 = INCEPTION_RESNET_V2.replace(
+    num_classes=10, drop_rate=0.0, width_mult=0.25, stem=MINI_V2_STEM, repeats=(1, 2, 1),
+    preprocess=MINI_INCEPTION_PREPROCESS,
+)
 
 
 @register_model
-def mini_inception_resnet_v1(
-    num_classes: int = 10,
-    in_chans: int = 3,
-    width_mult: float = 0.25,
-    repeats: Sequence[int] = (1, 2, 1),
-    drop_rate: float = 0.0,
-    scales: Sequence[float] = RESIDUAL_SCALES,
-) -> InceptionResNet:
+def inception_resnet_v1(**changes) -> InceptionResNet:
+    """Inception-ResNet-v1 from the paper's figures: ``InceptionResNet(INCEPTION_RESNET_V1.replace(**changes))``.
+
+    ``scales`` changes the residual scaling of the A, B and C blocks (Section 3.3).
+    """
+    return InceptionResNet(INCEPTION_RESNET_V1.replace(**changes))
+
+
+@register_model
+def inception_resnet_v2(**changes) -> InceptionResNet:
+    """Inception-ResNet-v2 as shipped by Google (TF-slim) and timm.
+
+    ``InceptionResNet(INCEPTION_RESNET_V2.replace(**changes))``. Deviations from the
+    paper (module docstring): TF-slim stem with ``mixed_5b``, blocks repeated 10 / 20 / 10
+    (paper: 5 / 10 / 5), widths 320 / 1088 / 2080, a linear last block and ``conv2d_7b``.
+    299 x 299 inputs (at least 75 x 75). ``create_model("inception_resnet_v2",
+    pretrained=True)`` loads timm's ``inception_resnet_v2.tf_in1k``.
+    """
+    return InceptionResNet(INCEPTION_RESNET_V2.replace(**changes))
+
+
+@register_model
+def mini_inception_resnet_v1(**changes) -> InceptionResNet:
     """A small Inception-ResNet-v1 for 32-64 px images (default 48 x 48), from the same blocks.
 
-    Differences from :func:`inception_resnet_v1`: a 3-layer stem (48 px -> 11 x 11), every
-    channel count times ``width_mult`` and ``repeats`` (A, B, C) blocks instead of (5, 10, 5).
+    ``InceptionResNet(MINI_INCEPTION_RESNET_V1.replace(**changes))``: a 3-layer stem
+    (48 px -> 11 x 11), every channel count times ``width_mult`` and ``repeats``
+    (A, B, C) blocks instead of (5, 10, 5).
     """
-    repeats, scales = _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales)
-    stem = InceptionResNetV1Stem(in_chans, _scaled_stem_table(MINI_V1_STEM, width_mult))
-    return InceptionResNet(
-        stem,
-        stem_features=[FeatureInfo("stem.conv2d_2b", stem.conv2d_2b.conv.out_channels, 2)],
-        stem_reduction=4,
-        tables=_v1_tables(width_mult),
-        repeats=repeats,
-        scales=scales,
-        last_block_linear=False,
-        final_conv=None,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=_mini_preprocess(in_chans),
-        in_chans=in_chans,
-    )
+    return InceptionResNet(MINI_INCEPTION_RESNET_V1.replace(**changes))
 
 
 @register_model
-def mini_inception_resnet_v2(
-    num_classes: int = 10,
-    in_chans: int = 3,
-    width_mult: float = 0.25,
-    repeats: Sequence[int] = (1, 2, 1),
-    drop_rate: float = 0.0,
-    scales: Sequence[float] = RESIDUAL_SCALES,
-) -> InceptionResNet:
+def mini_inception_resnet_v2(**changes) -> InceptionResNet:
     """A small Inception-ResNet-v2 for 32-64 px images (default 48 x 48), from the same blocks.
 
-    Differences from :func:`inception_resnet_v2`: a 3-layer stem plus ``mixed_5b``
-    (48 px -> 11 x 11), every channel count times ``width_mult``, ``repeats`` (A, B, C)
-    blocks instead of (10, 20, 10). Like the shipped network it keeps the linear last
-    block and ``conv2d_7b`` (1536 x ``width_mult`` channels).
+    ``InceptionResNet(MINI_INCEPTION_RESNET_V2.replace(**changes))``: a 3-layer stem plus
+    ``mixed_5b`` (48 px -> 11 x 11), every channel count times ``width_mult``, ``repeats``
+    (A, B, C) blocks instead of (10, 20, 10). Like the shipped network it keeps the linear
+    last block and ``conv2d_7b`` (1536 x ``width_mult`` channels).
     """
-    repeats, scales = _check_mini(num_classes, in_chans, width_mult, repeats, drop_rate, scales)
-    stem = InceptionResNetV2Stem(
-        in_chans, _scaled_stem_table(MINI_V2_STEM, width_mult), scale_table(V2_MIXED_5B, width_mult)
-    )
-    return InceptionResNet(
-        stem,
-        stem_features=[FeatureInfo("stem.conv2d_2b", stem.conv2d_2b.conv.out_channels, 2)],
-        stem_reduction=4,
-        tables=_v2_tables(width_mult),
-        repeats=repeats,
-        scales=scales,
-        last_block_linear=True,
-        final_conv=scale_width(1536, width_mult),
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=_mini_preprocess(in_chans),
-        in_chans=in_chans,
-    )
+    return InceptionResNet(MINI_INCEPTION_RESNET_V2.replace(**changes))
 
 
 # --- timm weights -----------------------------------------------------------------------

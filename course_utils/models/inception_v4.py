@@ -21,8 +21,9 @@ Convolutions marked "V" in the figures are valid-padded (``padding=0`` here); al
 others are same-padded. Every convolution is followed by batch normalization and ReLU
 (:class:`~course_utils.models.blocks.BasicConv2d`). The channel numbers of each block are
 module-level tables (``INCEPTION_A`` ...) transcribed from the figures, so a learner can
-hold them next to the paper; the blocks take them as arguments, which is also how the
-mini variant for 32-64 px images is built from the very same blocks.
+hold them next to the paper; :class:`InceptionV4Config` holds them and the blocks take
+them as arguments, which is also how the mini variant for 32-64 px images is built from
+the very same blocks.
 
 Weight compatible with timm's ``inception_v4`` (Google's TF-slim checkpoint, ported to
 PyTorch by Cadene), whose module layout this file follows (see :func:`timm_to_course`).
@@ -33,17 +34,22 @@ we follow the code, otherwise the weights would not fit.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Sequence
 
 from torch import Tensor, nn
 
-from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
-from .args import check_common_args, check_repeats, check_width_mult, scale_table, scale_width
+from ..checks import check_bool
+from .base import MINI_INCEPTION_PREPROCESS, CourseModel, FeatureInfo, inception_preprocess
 from .blocks import BasicConv2d, MultiBranch
+from .config import ModelConfig, check_repeats, table_field
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
+    "INCEPTION_V4",
+    "MINI_INCEPTION_V4",
     "InceptionV4",
+    "InceptionV4Config",
     "InceptionV4Stem",
     "Mixed3a",
     "Mixed4a",
@@ -88,21 +94,19 @@ class Mixed3a(MultiBranch):
     representational bottleneck of pooling alone (Inception-v3 paper, Section 5).
     """
 
+    branch_labels = {"maxpool": "max pool", "conv": "3x3"}
+
     def __init__(self, in_channels: int, conv_out: int = 96) -> None:
         super().__init__()
-        self.maxpool = nn.MaxPool2d(3, stride=2)
-        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)
+        self.maxpool = nn.MaxPool2d(3, stride=2)  # N x 64 x 73 x 73
+        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)  # N x 96 x 73 x 73
         self.out_channels = in_channels + conv_out
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        return {
-            "maxpool": self.maxpool(x),  # N x 64 x 73 x 73
-            "conv": self.conv(x),  # N x 96 x 73 x 73
-        }
 
 
 class Mixed4a(MultiBranch):
     """Stem, second split of Figure 3: 1x1 -> 3x3 (V) beside 1x1 -> 1x7 -> 7x1 -> 3x3 (V)."""
+
+    branch_labels = {"branch0": "3x3", "branch1": "7x7 + 3x3"}
 
     def __init__(self, in_channels: int, ch_red: int = 64, ch_out: int = 96) -> None:
         super().__init__()
@@ -116,29 +120,19 @@ class Mixed4a(MultiBranch):
             BasicConv2d(ch_red, ch_red, (7, 1), padding=(3, 0)),
             BasicConv2d(ch_red, ch_out, 3),
         )
-        self.out_channels = 2 * ch_out
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        return {
-            "branch0": self.branch0(x),  # N x 96 x 71 x 71
-            "branch1": self.branch1(x),  # N x 96 x 71 x 71
-        }
+        self.out_channels = 2 * ch_out  # each branch: N x 96 x 71 x 71
 
 
 class Mixed5a(MultiBranch):
     """Stem, last split of Figure 3: 3x3 conv /2 (V) beside 3x3 max pool /2 (V)."""
 
+    branch_labels = {"conv": "3x3", "maxpool": "max pool"}
+
     def __init__(self, in_channels: int, conv_out: int = 192) -> None:
         super().__init__()
-        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)
-        self.maxpool = nn.MaxPool2d(3, stride=2)
+        self.conv = BasicConv2d(in_channels, conv_out, 3, stride=2)  # N x 192 x 35 x 35
+        self.maxpool = nn.MaxPool2d(3, stride=2)  # N x 192 x 35 x 35
         self.out_channels = conv_out + in_channels
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        return {
-            "conv": self.conv(x),  # N x 192 x 35 x 35
-            "maxpool": self.maxpool(x),  # N x 192 x 35 x 35
-        }
 
 
 class InceptionV4Stem(nn.Module):
@@ -176,8 +170,11 @@ class InceptionA(MultiBranch):
     Args follow the figure's columns: ``ch1x1`` (1x1 branch), ``ch3x3red`` -> ``ch3x3``
     (1x1 reduction then 3x3), ``ch3x3dbl_red`` -> ``ch3x3dbl`` (1x1 then two 3x3s),
     ``pool_proj`` (average pool then 1x1). Output: the four branches concatenated.
-    ``branch1_kernel`` is 3 here; Inception-ResNet-v2's ``Mixed5b`` is this block with 5.
+    ``branch1_kernel`` is 3 here; Inception-ResNet-v2's ``Mixed5b`` is this block with 5
+    (its branch is then labelled "5x5").
     """
+
+    branch_labels = {"branch0": "1x1", "branch1": "3x3", "branch2": "double 3x3", "branch3": "pool proj"}
 
     def __init__(
         self,
@@ -202,16 +199,10 @@ class InceptionA(MultiBranch):
             BasicConv2d(ch3x3dbl, ch3x3dbl, 3, padding=1),
         )
         self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        # N x 384 x 35 x 35 in, each branch N x 96 x 35 x 35 out
         self.out_channels = ch1x1 + ch3x3 + ch3x3dbl + pool_proj
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 384 x 35 x 35 in
-        return {
-            "branch0": self.branch0(x),  # N x 96 x 35 x 35
-            "branch1": self.branch1(x),  # N x 96 x 35 x 35
-            "branch2": self.branch2(x),  # N x 96 x 35 x 35
-            "branch3": self.branch3(x),  # N x 96 x 35 x 35
-        }
+        if branch1_kernel != 3:
+            self.branch_labels = {**InceptionA.branch_labels, "branch1": f"{branch1_kernel}x{branch1_kernel}"}
 
 
 class ReductionA(MultiBranch):
@@ -230,6 +221,8 @@ class ReductionA(MultiBranch):
     ========================  ===  ===  ===  ===
     """
 
+    branch_labels = {"branch0": "3x3", "branch1": "double 3x3", "branch2": "max pool"}
+
     def __init__(self, in_channels: int, k: int, l: int, m: int, n: int) -> None:  # noqa: E741 (paper's names)
         super().__init__()
         self.branch0 = BasicConv2d(in_channels, n, 3, stride=2)
@@ -239,15 +232,8 @@ class ReductionA(MultiBranch):
             BasicConv2d(l, m, 3, stride=2),
         )
         self.branch2 = nn.MaxPool2d(3, stride=2)
+        # N x 384 x 35 x 35 in (Inception-v4): N x 384, 256, 384 x 17 x 17 out
         self.out_channels = n + m + in_channels
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 384 x 35 x 35 in (Inception-v4)
-        return {
-            "branch0": self.branch0(x),  # N x 384 x 17 x 17
-            "branch1": self.branch1(x),  # N x 256 x 17 x 17
-            "branch2": self.branch2(x),  # N x 384 x 17 x 17
-        }
 
 
 class InceptionB(MultiBranch):
@@ -257,6 +243,8 @@ class InceptionB(MultiBranch):
     ``ch7x7dbl`` the outputs of the four factors (7x1, 1x7, 7x1, 1x7) after ``ch7x7dbl_red``.
     A 1x7 then 7x1 costs 2 x 7 = 14 weights per channel pair instead of 49 (lesson 04).
     """
+
+    branch_labels = {"branch0": "1x1", "branch1": "7x7", "branch2": "double 7x7", "branch3": "pool proj"}
 
     def __init__(
         self,
@@ -285,16 +273,8 @@ class InceptionB(MultiBranch):
             BasicConv2d(d3, d4, (1, 7), padding=(0, 3)),
         )
         self.branch3 = nn.Sequential(_avg_pool(), BasicConv2d(in_channels, pool_proj, 1))
+        # N x 1024 x 17 x 17 in: N x 384, 256, 256, 128 x 17 x 17 out
         self.out_channels = ch1x1 + c2 + d4 + pool_proj
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 1024 x 17 x 17 in
-        return {
-            "branch0": self.branch0(x),  # N x 384 x 17 x 17
-            "branch1": self.branch1(x),  # N x 256 x 17 x 17
-            "branch2": self.branch2(x),  # N x 256 x 17 x 17
-            "branch3": self.branch3(x),  # N x 128 x 17 x 17
-        }
 
 
 class ReductionB(MultiBranch):
@@ -303,6 +283,8 @@ class ReductionB(MultiBranch):
     A 1x1 -> 3x3/2 branch, a 1x1 -> 1x7 -> 7x1 -> 3x3/2 branch and a 3x3/2 max pool.
     (Inception-ResNet uses a different Reduction-B, Figures 12 and 18.)
     """
+
+    branch_labels = {"branch0": "3x3", "branch1": "7x7 + 3x3", "branch2": "max pool"}
 
     def __init__(self, in_channels: int, ch3x3red: int, ch3x3: int, ch7x7x3red: int, ch7x7x3: Sequence[int]) -> None:
         super().__init__()
@@ -318,15 +300,8 @@ class ReductionB(MultiBranch):
             BasicConv2d(c2, c3, 3, stride=2),
         )
         self.branch2 = nn.MaxPool2d(3, stride=2)
+        # N x 1024 x 17 x 17 in: N x 192, 320, 1024 x 8 x 8 out
         self.out_channels = ch3x3 + c3 + in_channels
-
-    def forward_branches(self, x: Tensor) -> dict[str, Tensor]:
-        # N x 1024 x 17 x 17 in
-        return {
-            "branch0": self.branch0(x),  # N x 192 x 8 x 8
-            "branch1": self.branch1(x),  # N x 320 x 8 x 8
-            "branch2": self.branch2(x),  # N x 1024 x 8 x 8
-        }
 
 
 class InceptionC(MultiBranch):
@@ -338,6 +313,11 @@ class InceptionC(MultiBranch):
     pair); the 3x1 comes first as in the TF-slim code that produced the checkpoint.
     Output: ``ch1x1 + 2 ch3x3 + 2 ch3x3dbl[2] + pool_proj`` channels.
     """
+
+    branch_labels = {
+        "branch0": "1x1", "branch1_1a": "3x3 (1x3)", "branch1_1b": "3x3 (3x1)",
+        "branch2_3a": "double 3x3 (1x3)", "branch2_3b": "double 3x3 (3x1)", "branch3": "pool proj",
+    }
 
     def __init__(
         self,
@@ -367,14 +347,14 @@ class InceptionC(MultiBranch):
         # N x 1536 x 8 x 8 in
         x1 = self.branch1_0(x)  # N x 384 x 8 x 8
         x2 = self.branch2_2(self.branch2_1(self.branch2_0(x)))  # N x 512 x 8 x 8
-        return {
+        return self.labelled({
             "branch0": self.branch0(x),  # N x 256 x 8 x 8
             "branch1_1a": self.branch1_1a(x1),  # N x 256 x 8 x 8
             "branch1_1b": self.branch1_1b(x1),  # N x 256 x 8 x 8
             "branch2_3a": self.branch2_3a(x2),  # N x 256 x 8 x 8
             "branch2_3b": self.branch2_3b(x2),  # N x 256 x 8 x 8
             "branch3": self.branch3(x),  # N x 256 x 8 x 8
-        }
+        })
 
 
 # --- the network ----------------------------------------------------------------------
@@ -400,67 +380,76 @@ class MiniStem(nn.Module):
         return self.mixed_3a(x)  # N x (ch2 + ch3) x 11 x 11
 
 
+@dataclass(frozen=True)
+class InceptionV4Config(ModelConfig):
+    """Everything :class:`InceptionV4` is built from (the shared fields: :class:`~.config.ModelConfig`).
+
+    Attributes:
+        inception_a, reduction_a, inception_b, reduction_b, inception_c: the blocks'
+            channel tables (Figures 4, 7, 5, 8, 6), before ``width_mult``.
+        repeats: how many Inception-A, -B and -C blocks (Figure 9: 4, 7, 3).
+        small_stem: :class:`MiniStem` (48 px -> 11 x 11) instead of Figure 3's stem
+            (299 px -> 35 x 35), for 32-64 px images.
+        mini_stem_channels: the small stem's widths, before ``width_mult``.
+    """
+
+    inception_a: dict = table_field(INCEPTION_A)
+    reduction_a: dict = table_field(REDUCTION_A)
+    inception_b: dict = table_field(INCEPTION_B)
+    reduction_b: dict = table_field(REDUCTION_B)
+    inception_c: dict = table_field(INCEPTION_C)
+    repeats: tuple[int, int, int] = REPEATS
+    small_stem: bool = False
+    mini_stem_channels: tuple[int, int, int] = (32, 64, 96)
+
+    def check(self) -> None:
+        super().check()
+        check_repeats(self.repeats, 3, "Inception-A, Inception-B and Inception-C blocks")
+        check_bool(self.small_stem, "small_stem")
+
+    def table(self, name: str) -> dict:
+        """The block table ``name`` at this config's width."""
+        return {key: (self.widths(c) if isinstance(c, tuple) else self.ch(c)) for key, c in getattr(self, name).items()}
+
+
 class InceptionV4(CourseModel):
     """Inception-v4, Figure 9: stem, 4 x A, Reduction-A, 7 x B, Reduction-B, 3 x C, head.
 
-    Build it with :func:`inception_v4` (the paper's network) or :func:`mini_inception_v4`;
-    this constructor takes the stem and the block tables so both come from one class.
+    Built from an :class:`InceptionV4Config`; presets :func:`inception_v4` (the paper's
+    network) and :func:`mini_inception_v4`.
     """
 
-    def __init__(
-        self,
-        stem: nn.Module,
-        stem_features: Sequence[FeatureInfo],
-        stem_reduction: int,
-        tables: dict[str, dict],
-        repeats: Sequence[int],
-        num_classes: int,
-        drop_rate: float,
-        preprocess: PreprocessConfig,
-        in_chans: int = 3,
-    ) -> None:
-        super().__init__()
-        self.in_chans = in_chans
-        self.preprocess = preprocess
-        self.stem = stem
-        n_a, n_b, n_c = repeats
-        channels = stem.out_channels
-        # Each stage loops over the paper's repeat count; only the first block of a stage
-        # sees a different input width.
-        inception_a = []
-        for _ in range(n_a):
-            inception_a.append(InceptionA(channels, **tables["inception_a"]))
-            channels = inception_a[-1].out_channels
-        self.inception_a = nn.Sequential(*inception_a)
-        reduce_a_in = channels
-        self.reduction_a = ReductionA(channels, **tables["reduction_a"])
-        channels = self.reduction_a.out_channels
-        inception_b = []
-        for _ in range(n_b):
-            inception_b.append(InceptionB(channels, **tables["inception_b"]))
-            channels = inception_b[-1].out_channels
-        self.inception_b = nn.Sequential(*inception_b)
-        reduce_b_in = channels
-        self.reduction_b = ReductionB(channels, **tables["reduction_b"])
-        channels = self.reduction_b.out_channels
-        inception_c = []
-        for _ in range(n_c):
-            inception_c.append(InceptionC(channels, **tables["inception_c"]))
-            channels = inception_c[-1].out_channels
-        self.inception_c = nn.Sequential(*inception_c)
-
-        self.num_features = channels
-        self.num_classes = num_classes
-        self.global_pool = GlobalAvgPool()
-        self.dropout = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
+    def __init__(self, config: InceptionV4Config = None) -> None:
+        config = INCEPTION_V4 if config is None else config
+        super().__init__(config)
+        n_a, n_b, n_c = config.repeats
+        if config.small_stem:
+            ch1, ch2, ch3 = config.widths(config.mini_stem_channels)
+            self.stem = MiniStem(config.in_chans, ch1, ch2, ch3)
+            stem_features = [FeatureInfo("stem.conv2d_2b", ch2, 2)]
+            r = 4  # conv2d_1a and mixed_3a each halve the grid
+        else:
+            self.stem = InceptionV4Stem(config.in_chans)
+            stem_features = [FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.mixed_3a", 160, 4)]
+            r = 8  # conv2d_1a, mixed_3a and mixed_5a each halve the grid
+        # Each stage repeats one block; only its first block sees a different input width.
+        a, b, c = config.table("inception_a"), config.table("inception_b"), config.table("inception_c")
+        self.inception_a = nn.Sequential(InceptionA(self.stem.out_channels, **a))
+        self.inception_a.extend(InceptionA(self.inception_a[0].out_channels, **a) for _ in range(n_a - 1))
+        self.reduction_a = ReductionA(self.inception_a[-1].out_channels, **config.table("reduction_a"))
+        self.inception_b = nn.Sequential(InceptionB(self.reduction_a.out_channels, **b))
+        self.inception_b.extend(InceptionB(self.inception_b[0].out_channels, **b) for _ in range(n_b - 1))
+        self.reduction_b = ReductionB(self.inception_b[-1].out_channels, **config.table("reduction_b"))
+        self.inception_c = nn.Sequential(InceptionC(self.reduction_b.out_channels, **c))
+        self.inception_c.extend(InceptionC(self.inception_c[0].out_channels, **c) for _ in range(n_c - 1))
+        self.build_head(self.inception_c[-1].out_channels)
 
         # Each reduction block halves the grid: strides 8, 16, 32 for the paper's network.
         self.feature_info = [
             *stem_features,
-            FeatureInfo("inception_a", reduce_a_in, stem_reduction),
-            FeatureInfo("inception_b", reduce_b_in, 2 * stem_reduction),
-            FeatureInfo("inception_c", channels, 4 * stem_reduction),
+            FeatureInfo("inception_a", self.inception_a[-1].out_channels, r),
+            FeatureInfo("inception_b", self.inception_b[-1].out_channels, 2 * r),
+            FeatureInfo("inception_c", self.num_features, 4 * r),
         ]
 
     def forward_features(self, x: Tensor) -> Tensor:
@@ -473,79 +462,37 @@ class InceptionV4(CourseModel):
         return self.inception_c(x)  # N x 1536 x 8 x 8
 
 
-# --- builders -------------------------------------------------------------------------
-def _tables(width_mult: float = 1.0) -> dict[str, dict]:
-    paper = dict(
-        inception_a=INCEPTION_A,
-        reduction_a=REDUCTION_A,
-        inception_b=INCEPTION_B,
-        reduction_b=REDUCTION_B,
-        inception_c=INCEPTION_C,
-    )
-    return {name: scale_table(table, width_mult) for name, table in paper.items()}
+# --- presets --------------------------------------------------------------------------
+#: The paper's network: 299 px inputs, at least 75 x 75 (the valid-padded stem and reductions
+#: need it); dropout keeps 0.8, i.e. drops 0.2.
+INCEPTION_V4 = InceptionV4Config(drop_rate=0.2, preprocess=inception_preprocess(min_input_size=75, crop_pct=0.875))
+#: 32-64 px images: the small stem, widths x 0.25, one block per stage.
+MINI_INCEPTION_V4 = InceptionV4Config(
+    num_classes=10, width_mult=0.25, repeats=(1, 1, 1), small_stem=True, preprocess=MINI_INCEPTION_PREPROCESS,
+)
 
 
 @register_model
-def inception_v4(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.2) -> InceptionV4:
-    """Inception-v4 as in the paper (Figure 9): 299 x 299 inputs, 42.7 M parameters, 12.3 GMACs.
+def inception_v4(**changes) -> InceptionV4:
+    """Inception-v4 as in the paper (Figure 9): 299 x 299 inputs.
 
-    Args:
-        num_classes: classifier outputs (1000 for ImageNet; 0 removes the classifier).
-        in_chans: input channels.
-        drop_rate: dropout before the classifier; the paper keeps 0.8, i.e. drops 0.2.
-
-    Inputs must be at least 75 x 75 pixels (the valid-padded stem and reductions need it).
-    ``create_model("inception_v4", pretrained=True)`` loads timm's ``inception_v4.tf_in1k``.
+    ``InceptionV4(INCEPTION_V4.replace(**changes))``. Inputs must be at least 75 x 75
+    pixels. ``create_model("inception_v4", pretrained=True)`` loads timm's
+    ``inception_v4.tf_in1k``.
     """
-    check_common_args(num_classes, in_chans, drop_rate)
-    stem = InceptionV4Stem(in_chans)
-    return InceptionV4(
-        stem,
-        stem_features=[FeatureInfo("stem.conv2d_2b", 64, 2), FeatureInfo("stem.mixed_3a", 160, 4)],
-        stem_reduction=8,  # conv2d_1a, mixed_3a and mixed_5a each halve the grid
-        tables=_tables(),
-        repeats=REPEATS,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=inception_preprocess(in_chans, min_input_size=75, crop_pct=0.875),
-        in_chans=in_chans,
-    )
+    return InceptionV4(INCEPTION_V4.replace(**changes))
 
 
 @register_model
-def mini_inception_v4(
-    num_classes: int = 10,
-    in_chans: int = 3,
-    width_mult: float = 0.25,
-    repeats: Sequence[int] = (1, 1, 1),
-    drop_rate: float = 0.0,
-) -> InceptionV4:
+def mini_inception_v4(**changes) -> InceptionV4:
     """A small Inception-v4 for 32-64 px images (default 48 x 48), built from the same blocks.
 
-    Differences from :func:`inception_v4`: the small :class:`MiniStem` (48 px -> 11 x 11
-    instead of 299 px -> 35 x 35), every channel count of the paper's tables times
+    ``InceptionV4(MINI_INCEPTION_V4.replace(**changes))``. Differences from
+    :func:`inception_v4`: the small :class:`MiniStem` (48 px -> 11 x 11 instead of
+    299 px -> 35 x 35), every channel count of the paper's tables times
     ``width_mult``, and ``repeats`` = (Inception-A, -B, -C blocks) instead of (4, 7, 3).
     """
-    check_common_args(num_classes, in_chans, drop_rate)
-    check_width_mult(width_mult)
-    repeats = check_repeats(repeats, 3, "Inception-A, Inception-B and Inception-C blocks")
-    ch1, ch2, ch3 = (scale_width(c, width_mult) for c in (32, 64, 96))
-    stem = MiniStem(in_chans, ch1, ch2, ch3)
-    return InceptionV4(
-        stem,
-        stem_features=[FeatureInfo("stem.conv2d_2b", ch2, 2)],
-        stem_reduction=4,  # conv2d_1a and mixed_3a each halve the grid
-        tables=_tables(width_mult),
-        repeats=repeats,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=_mini_preprocess(in_chans),
-        in_chans=in_chans,
-    )
-
-
-def _mini_preprocess(in_chans: int) -> PreprocessConfig:
-    return inception_preprocess(in_chans, size=48, min_input_size=32, crop_pct=1.0, interpolation="bilinear")
+    return InceptionV4(MINI_INCEPTION_V4.replace(**changes))
 
 
 # --- timm weights -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ exit flow      residual block to 1024 (/2), sep conv 1536, sep conv 2048     ``e
 
 then global average pooling, dropout 0.5 (Section 4.3) and the classifier. Every
 convolution and separable convolution is followed by batch normalization (Figure 5's
-caption). Params: 22,855,952, as in the paper's Table 3.
+caption). Its parameter count agrees with the paper's Table 3 (``models.records``).
 
 Weight compatible with timm's ``legacy_xception`` (the Keras checkpoint, ported to
 PyTorch by Cadene); see :func:`timm_to_course`. Block numbering (``block1`` ...
@@ -28,20 +28,22 @@ where Keras used 1e-3; we keep 1e-5 so the ported weights give the same logits.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .base import CourseModel, FeatureInfo, GlobalAvgPool, PreprocessConfig, inception_preprocess
-from .blocks import BasicConv2d
-from .args import check_common_args, check_width_mult, scale_width
-from .inception_v4 import _mini_preprocess
+from ..checks import check_bool, check_int
+from .base import MINI_INCEPTION_PREPROCESS, CourseModel, FeatureInfo, inception_preprocess
+from .blocks import BasicConv2d, SeparableConvBN
+from .config import ModelConfig
 from .registry import WeightSource, register_model, register_weights
 
 __all__ = [
+    "MINI_XCEPTION",
+    "XCEPTION",
     "Xception",
-    "SeparableConv2d",
-    "SeparableConvBN",
     "XceptionBlock",
+    "XceptionConfig",
     "xception",
     "mini_xception",
 ]
@@ -53,51 +55,6 @@ ENTRY_FLOW = ((128, 2, 2, True), (256, 2, 2, True), (728, 2, 2, True))
 MIDDLE_FLOW = (728, 3, 8)  # channels, separable convs per block, blocks ("repeated 8 times")
 EXIT_FLOW_BLOCK = (1024, 2, 2, False)  # SeparableConv 728 then 1024: the block grows last
 EXIT_FLOW_CONVS = (1536, 2048)
-
-
-class SeparableConv2d(nn.Module):
-    """Depthwise separable convolution: a depthwise k x k conv, then a pointwise 1x1 conv.
-
-    ``depthwise`` has ``groups=in_channels``: each channel gets its own k x k filter, no
-    channel mixing (depth multiplier 1, as every SeparableConv of Figure 5).
-    ``pointwise`` is a 1x1 conv that mixes the channels. There is deliberately **no
-    nonlinearity between the two**: Section 4.7 / Figure 10 of the paper show that an
-    intermediate ReLU or ELU makes Xception converge slower and to a worse accuracy
-    (unlike Inception modules, whose 1x1 outputs are followed by ReLU).
-
-    Cost per output pixel: ``C_in * k * k + C_in * C_out`` multiply-adds instead of
-    ``C_in * k * k * C_out`` for a regular convolution (lesson 06).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, padding: int = 1):
-        super().__init__()
-        self.depthwise = nn.Conv2d(
-            in_channels, in_channels, kernel_size, stride=stride, padding=padding, groups=in_channels, bias=False
-        )
-        self.pointwise = nn.Conv2d(in_channels, out_channels, 1, bias=False)
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.depthwise(x)  # N x C_in x H x W: spatial filtering, channel by channel
-        # (no ReLU here: the paper's ablation, Figure 10)
-        return self.pointwise(x)  # N x C_out x H x W: channel mixing
-
-
-class SeparableConvBN(nn.Module):
-    """Separable conv -> batch norm (-> ReLU when ``activate``); ``conv`` and ``bn`` as BasicConv2d.
-
-    Inside the residual blocks the ReLU comes *before* each separable conv (Figure 5 draws
-    "ReLU, SeparableConv"), so those use ``activate=False`` after a separate ReLU; the exit
-    flow's last two ("SeparableConv, ReLU") use ``activate=True``.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, activate: bool = False) -> None:
-        super().__init__()
-        self.conv = SeparableConv2d(in_channels, out_channels)
-        self.bn = nn.BatchNorm2d(out_channels, eps=BN_EPS)
-        self.relu = nn.ReLU(inplace=True) if activate else nn.Identity()
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.relu(self.bn(self.conv(x)))
 
 
 class _ConvBN(nn.Module):
@@ -144,7 +101,7 @@ class XceptionBlock(nn.Module):
             if i > 0 or start_with_relu:
                 # The block's first ReLU must not be in place: the shortcut still needs its input.
                 rep[f"relu{i + 1}"] = nn.ReLU(inplace=i > 0)
-            rep[f"sepconv{i + 1}"] = SeparableConvBN(widths[i], widths[i + 1])
+            rep[f"sepconv{i + 1}"] = SeparableConvBN(widths[i], widths[i + 1], eps=BN_EPS)
         if stride != 1:
             rep["maxpool"] = nn.MaxPool2d(3, stride, padding=1)
         self.rep = nn.Sequential(rep)
@@ -162,71 +119,85 @@ class XceptionBlock(nn.Module):
         return residual + shortcut
 
 
-class Xception(CourseModel):
-    """Xception, Figure 5. Build it with :func:`xception` or :func:`mini_xception`."""
+@dataclass(frozen=True)
+class XceptionConfig(ModelConfig):
+    """Everything :class:`Xception` is built from (the shared fields: :class:`~.config.ModelConfig`).
 
-    def __init__(
-        self,
-        widths: dict,
-        middle_blocks: int,
-        stem_padding: int,
-        num_classes: int,
-        drop_rate: float,
-        preprocess: PreprocessConfig,
-        in_chans: int = 3,
-    ) -> None:
-        super().__init__()
-        self.in_chans = in_chans
-        self.preprocess = preprocess
-        c1, c2 = widths["stem"]
+    Attributes:
+        stem_channels: the entry flow's two plain convolutions (32, 64).
+        entry_flow: one row per residual block: (out channels, separable convs, stride, grow_first).
+        middle_flow: (channels, separable convs per block) of the repeated middle-flow block.
+        middle_blocks: how many middle-flow blocks (Figure 5: "repeated 8 times").
+        exit_flow_block: the exit flow's residual block, as an entry-flow row.
+        exit_flow_convs: the two separable convs that end the exit flow (1536, 2048).
+        same_padded_stem: same-padded stem convs (the minis: 48 px -> 24); the paper's are
+            valid-padded (299 -> 147).
+    """
+
+    stem_channels: tuple[int, int] = (32, 64)
+    entry_flow: tuple = ENTRY_FLOW
+    middle_flow: tuple[int, int] = MIDDLE_FLOW[:2]
+    middle_blocks: int = MIDDLE_FLOW[2]
+    exit_flow_block: tuple = EXIT_FLOW_BLOCK
+    exit_flow_convs: tuple[int, int] = EXIT_FLOW_CONVS
+    same_padded_stem: bool = False
+
+    def check(self) -> None:
+        super().check()
+        check_int(self.middle_blocks, "middle_blocks", minimum=0,
+                  hint="(the number of middle-flow blocks; the paper repeats 8)")
+        check_bool(self.same_padded_stem, "same_padded_stem")
+
+
+class Xception(CourseModel):
+    """Xception, Figure 5, built from an :class:`XceptionConfig` (presets :func:`xception`, :func:`mini_xception`)."""
+
+    def __init__(self, config: XceptionConfig = None) -> None:
+        config = XCEPTION if config is None else config
+        super().__init__(config)
+        c1, c2 = config.widths(config.stem_channels)
+        pad = 1 if config.same_padded_stem else 0
         # Entry flow: two plain convolutions, then residual blocks that each halve the grid.
-        # The paper's stem convs are valid-padded (stem_padding=0); the mini's are same-padded.
         entry = OrderedDict(
-            conv1=BasicConv2d(in_chans, c1, 3, stride=2, padding=stem_padding, eps=BN_EPS),
-            conv2=BasicConv2d(c1, c2, 3, padding=stem_padding, eps=BN_EPS),
+            conv1=BasicConv2d(config.in_chans, c1, 3, stride=2, padding=pad, eps=BN_EPS),
+            conv2=BasicConv2d(c1, c2, 3, padding=pad, eps=BN_EPS),
         )
         channels = c2
-        entry_channels = []
-        for i, (out, reps, stride, grow_first) in enumerate(widths["entry"]):
+        for i, (out, reps, stride, grow_first) in enumerate(config.entry_flow):
             entry[f"block{i + 1}"] = XceptionBlock(
-                channels, out, reps, stride, start_with_relu=i > 0, grow_first=grow_first
+                channels, config.ch(out), reps, stride, start_with_relu=i > 0, grow_first=grow_first
             )
-            channels = out
-            entry_channels.append(out)
+            channels = config.ch(out)
         self.entry_flow = nn.Sequential(entry)
 
         # Middle flow: the same 728-channel block repeated; the grid stays 19 x 19.
-        middle_out, middle_reps = widths["middle"]
-        first = len(widths["entry"]) + 1
-        self.middle_flow = nn.Sequential(
-            OrderedDict(
-                (f"block{first + i}", XceptionBlock(channels, middle_out, middle_reps)) for i in range(middle_blocks)
-            )
-        )
-        channels = middle_out if middle_blocks else channels
+        middle_out, middle_reps = config.ch(config.middle_flow[0]), config.middle_flow[1]
+        first = len(config.entry_flow) + 1
+        self.middle_flow = nn.Sequential(OrderedDict(
+            (f"block{first + i}", XceptionBlock(channels, middle_out, middle_reps)) for i in range(config.middle_blocks)
+        ))
+        channels = middle_out if config.middle_blocks else channels
         middle_channels = channels
 
         # Exit flow: one last strided block, then two separable convs followed by ReLU.
-        out, reps, stride, grow_first = widths["exit_block"]
+        out, reps, stride, grow_first = config.exit_flow_block
         exit_layers = OrderedDict()
-        exit_layers[f"block{first + middle_blocks}"] = XceptionBlock(channels, out, reps, stride, grow_first=grow_first)
-        channels = out
-        for j, conv_out in enumerate(widths["exit_convs"]):
-            exit_layers[f"conv{3 + j}"] = SeparableConvBN(channels, conv_out, activate=True)
+        exit_layers[f"block{first + config.middle_blocks}"] = XceptionBlock(
+            channels, config.ch(out), reps, stride, grow_first=grow_first
+        )
+        channels = config.ch(out)
+        for j, conv_out in enumerate(config.widths(config.exit_flow_convs)):
+            exit_layers[f"conv{3 + j}"] = SeparableConvBN(channels, conv_out, activate=True, eps=BN_EPS)
             channels = conv_out
         self.exit_flow = nn.Sequential(exit_layers)
+        self.build_head(channels)
 
-        self.num_features = channels
-        self.num_classes = num_classes
-        self.global_pool = GlobalAvgPool()
-        self.dropout = nn.Dropout(drop_rate)
-        self.fc = nn.Linear(channels, num_classes) if num_classes > 0 else nn.Identity()
         # Reductions: conv1 (2), then each strided block; the middle flow keeps the grid.
         self.feature_info = [
             FeatureInfo("entry_flow.conv2", c2, 2),
-            FeatureInfo("entry_flow.block1", entry_channels[0], 4),
-            FeatureInfo("entry_flow.block2", entry_channels[1], 8),
-            FeatureInfo("middle_flow" if middle_blocks else "entry_flow", middle_channels, 16),
+            FeatureInfo("entry_flow.block1", self.entry_flow.block1.out_channels, 4),
+            FeatureInfo("entry_flow.block2", self.entry_flow.block2.out_channels, 8),
+            FeatureInfo("middle_flow" if config.middle_blocks else "entry_flow", middle_channels, 16),
             FeatureInfo("exit_flow", channels, 32),
         ]
 
@@ -237,73 +208,34 @@ class Xception(CourseModel):
         return self.exit_flow(x)  # N x 2048 x 10 x 10
 
 
-def _widths(width_mult: float = 1.0) -> dict:
-    def c(n: int) -> int:
-        return scale_width(n, width_mult)
-
-    return dict(
-        stem=(c(32), c(64)),
-        entry=tuple((c(out), reps, stride, grow) for out, reps, stride, grow in ENTRY_FLOW),
-        middle=(c(MIDDLE_FLOW[0]), MIDDLE_FLOW[1]),
-        exit_block=(c(EXIT_FLOW_BLOCK[0]),) + EXIT_FLOW_BLOCK[1:],
-        exit_convs=tuple(c(n) for n in EXIT_FLOW_CONVS),
-    )
+#: The paper's network: 299 px inputs, at least 71 x 71 (the smallest size Keras accepts);
+#: dropout 0.5 (Section 4.3).
+XCEPTION = XceptionConfig(drop_rate=0.5, preprocess=inception_preprocess(min_input_size=71, crop_pct=0.8975))
+#: 32-64 px images: same-padded stem, widths x 0.25, two middle-flow blocks.
+MINI_XCEPTION = XceptionConfig(
+    num_classes=10, width_mult=0.25, middle_blocks=2, same_padded_stem=True, preprocess=MINI_INCEPTION_PREPROCESS,
+)
 
 
 @register_model
-def xception(num_classes: int = 1000, in_chans: int = 3, drop_rate: float = 0.5) -> Xception:
-    """Xception as in the paper (Figure 5): 22.9 M parameters, 8.4 GMACs at 299 x 299.
+def xception(**changes) -> Xception:
+    """Xception as in the paper (Figure 5), 299 x 299 inputs: ``Xception(XCEPTION.replace(**changes))``.
 
-    Args:
-        num_classes: classifier outputs (0 removes the classifier).
-        in_chans: input channels.
-        drop_rate: dropout before the classifier (paper, Section 4.3: 0.5 on ImageNet).
-
-    Inputs must be at least 71 x 71 pixels (the smallest size Keras accepts for Xception).
-    ``create_model("xception", pretrained=True)`` loads timm's ``legacy_xception.tf_in1k``.
+    Inputs must be at least 71 x 71 pixels. ``create_model("xception", pretrained=True)``
+    loads timm's ``legacy_xception.tf_in1k``.
     """
-    check_common_args(num_classes, in_chans, drop_rate)
-    return Xception(
-        _widths(),
-        middle_blocks=MIDDLE_FLOW[2],
-        stem_padding=0,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=inception_preprocess(in_chans, min_input_size=71, crop_pct=0.8975),
-        in_chans=in_chans,
-    )
+    return Xception(XCEPTION.replace(**changes))
 
 
 @register_model
-def mini_xception(
-    num_classes: int = 10,
-    in_chans: int = 3,
-    width_mult: float = 0.25,
-    middle_blocks: int = 2,
-    drop_rate: float = 0.0,
-) -> Xception:
+def mini_xception(**changes) -> Xception:
     """A small Xception for 32-64 px images (default 48 x 48), built from the same blocks.
 
-    Differences from :func:`xception`: same-padded stem convolutions (48 px -> 24, not a
-    valid-padded 299 -> 147), every channel count times ``width_mult`` and
-    ``middle_blocks`` middle-flow blocks instead of 8.
+    ``Xception(MINI_XCEPTION.replace(**changes))``. Differences from :func:`xception`:
+    same-padded stem convolutions (48 px -> 24, not a valid-padded 299 -> 147), every
+    channel count times ``width_mult`` and ``middle_blocks`` middle-flow blocks instead of 8.
     """
-    check_common_args(num_classes, in_chans, drop_rate)
-    check_width_mult(width_mult)
-    if not isinstance(middle_blocks, int) or isinstance(middle_blocks, bool) or middle_blocks < 0:
-        raise ValueError(
-            f"middle_blocks is the number of middle-flow blocks (the paper repeats 8) and must be a "
-            f"non-negative integer, got {middle_blocks!r}."
-        )
-    return Xception(
-        _widths(width_mult),
-        middle_blocks=middle_blocks,
-        stem_padding=1,
-        num_classes=num_classes,
-        drop_rate=drop_rate,
-        preprocess=_mini_preprocess(in_chans),
-        in_chans=in_chans,
-    )
+    return Xception(MINI_XCEPTION.replace(**changes))
 
 
 # --- timm weights -----------------------------------------------------------------------
