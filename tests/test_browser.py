@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SCREENSHOTS = ROOT / "tests" / "screenshots"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-RUN_ALL_TIMEOUT_S = 420  # one lesson, top to bottom, on a loaded 2-core machine (budget: 90 s quiet)
+RUN_ALL_TIMEOUT_S = 480  # one lesson, top to bottom, on a loaded 2-core machine (budget: 90 s quiet)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -55,6 +55,8 @@ def _why_skip() -> str | None:
         return "browser test: no chromium on PATH (apt-get install chromium), run `make browser-test` where there is"
     return None
 
+
+pytestmark = pytest.mark.slow  # minutes: every lesson runs in the browser (`make unit` leaves it out)
 
 if _why_skip():
     if os.environ.get("BROWSER_TEST_REQUIRED"):
@@ -194,22 +196,51 @@ def _widget_outputs(root) -> str:
                          ".map(e => e.innerHTML).join('\\n')")
 
 
+CONTROLS = (".widget-slider, .widget-dropdown, .widget-select, .widget-toggle-buttons, .widget-radio-box, "
+            ".widget-checkbox, .widget-text, .widget-button, button.jupyter-button")
+
+
 def _change_first_control(root) -> str:
-    control = root.locator(".widget-slider, .widget-dropdown, .widget-toggle-buttons").first
+    """Move the widget's first control one step, the way a learner would; say what was done."""
+    control = root.locator(CONTROLS).first
     classes = control.get_attribute("class") or ""
-    if "widget-dropdown" in classes:
+    if "widget-dropdown" in classes or "widget-select" in classes:
         select = control.locator("select")
         options = select.locator("option").all_inner_texts()
         current = select.evaluate("s => s.selectedIndex")
         select.select_option(index=(current + 1) % len(options))
-        return f"dropdown -> {options[(current + 1) % len(options)]!r}"
+        return f"option {options[(current + 1) % len(options)]!r}"
     if "widget-slider" in classes:
         handle = control.locator(".noUi-handle").first
         handle.focus()
         handle.press("ArrowRight")
         return "slider one step right"
-    control.locator("button").nth(1).click()
-    return "second toggle button"
+    if "widget-toggle-buttons" in classes:
+        buttons = control.locator("button")
+        pressed = control.locator("button.mod-active").first
+        index = 1 if buttons.count() > 1 and pressed.count() and pressed.inner_text() == buttons.first.inner_text() else 0
+        buttons.nth(index).click()
+        return f"toggle button {index}"
+    if "widget-radio-box" in classes:
+        radios = control.locator("input[type=radio]")
+        index = 1 if radios.first.is_checked() else 0
+        radios.nth(index).check()
+        return f"radio button {index}"
+    if "widget-checkbox" in classes:
+        control.locator("input[type=checkbox]").click()
+        return "checkbox toggled"
+    if "widget-text" in classes:
+        field = control.locator("input").first
+        value = field.input_value()
+        try:
+            new = str(float(value) + 1).removesuffix(".0")
+        except ValueError:
+            new = value + "x"
+        field.fill(new)
+        field.press("Enter")
+        return f"text {value!r} -> {new!r}"
+    control.click()
+    return "button clicked"
 
 
 @pytest.mark.parametrize("notebook", LESSONS, ids=lambda p: p.stem)
@@ -230,7 +261,7 @@ def test_lesson_in_jupyterlab(notebook, lab, browser_context):
         expect(roots).to_have_count(expected_widgets, timeout=30_000)
         for i in range(expected_widgets):
             root = roots.nth(i)
-            expect(root.locator(".widget-slider, .widget-dropdown, .widget-toggle-buttons").first).to_be_visible(timeout=30_000)
+            expect(root.locator(CONTROLS).first).to_be_visible(timeout=30_000)
             assert "Error displaying widget" not in root.inner_text()
             assert root.locator("img").count() or _widget_outputs(root).strip(), "a saved widget shows no output"
             root.scroll_into_view_if_needed()

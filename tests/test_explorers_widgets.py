@@ -32,6 +32,8 @@ def test_bottleneck_matches_counted_modules(cin, cout, k, size, red):
 def test_a_wide_reduction_costs_more_than_it_saves():
     r = explorers.bottleneck_comparison(64, 64, 1, 14, 64)
     assert r.mac_saving < 0
+    assert "no saving: the bottleneck costs 100.0% more MACs (2.00x as many)" in r.summary()
+    assert "-" not in r.summary().splitlines()[-1]  # a cost increase, never a negative saving
 
 
 @pytest.mark.parametrize("bad,match", [(dict(kernel_size=4), "positive odd"), (dict(reduction=0), "reduction must be a positive"),

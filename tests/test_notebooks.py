@@ -122,3 +122,14 @@ def test_index_links_every_lesson_with_a_measured_run_time():
         row = next((line for line in text.splitlines() if f"]({path.name})" in line), None)
         assert row, f"index.ipynb does not link {path.name}: run `python notebooks/.src/build.py --index`"
         assert re.search(r"\| \d+(\.\d)? (s|min) \|", row), f"index.ipynb: no measured run time for {path.name}"
+
+
+def test_exercise_checks_print_once_and_show_no_return_value(notebook):
+    """A check prints its verdict and returns None: no stray True/False under it (see the lesson contract)."""
+    path, nb = notebook
+    for cell in _code(nb):
+        if re.search(r"lesson\d\d\.check_\w+\(", cell.source):
+            results = [out for out in cell.outputs if out.output_type == "execute_result"]
+            assert not results, f"{path.name}: an exercise check shows a return value:\n{cell.source[:200]}"
+            printed = "".join(out.get("text", "") for out in cell.outputs if out.get("name") == "stdout")
+            assert printed.count("\n") == 1, f"{path.name}: a check should print one line:\n{printed}"

@@ -11,35 +11,46 @@ from torch import nn
 from .. import costs
 from .core import check_callable, check_number, exercise_check
 
-# Exercise 1: a 3x3 conv from 64 to 128 channels, with bias.
-EX1 = dict(in_channels=64, out_channels=128, kernel_size=3)
+# Exercise 1: GoogLeNet's conv1 (Table 1: convolution 7x7/2, 64 channels, on the 224x224x3 image; padding 3),
+# printed in the table as 2.7K params and 34M ops.
+EX1 = dict(in_channels=3, out_channels=64, kernel_size=7, stride=2, padding=3, input_size=224)
+TABLE1_PRINTED_OPS = 34_000_000
 
 
 @exercise_check
-def check_conv_params(answer) -> None:
-    """Exercise 1: parameters of ``nn.Conv2d(64, 128, kernel_size=3)`` (bias included)."""
-    cin, cout, k = EX1["in_channels"], EX1["out_channels"], EX1["kernel_size"]
-    expected = costs.conv_params(cin, cout, k, bias=True)
+def check_conv1_macs(answer) -> None:
+    """Exercise 1: MACs of GoogLeNet's conv1 (7x7/2, 3 -> 64 channels, 224x224 input, padding 3), one image."""
+    e = EX1
+    cin, cout, k, size = e["in_channels"], e["out_channels"], e["kernel_size"], e["input_size"]
+    expected = costs.conv_macs(cin, cout, k, size, stride=e["stride"], padding=e["padding"])
+    no_padding = costs.conv_macs(cin, cout, k, size, stride=e["stride"])
+    no_stride = costs.conv_macs(cin, cout, k, size, padding=e["padding"])
+    out = costs.conv_output_size(size, k, stride=e["stride"], padding=e["padding"])[0]
     return check_number(
         answer, expected,
-        title="Exercise 1 (conv parameters)",
-        confirm="each of the 128 filters has 3*3*64 weights plus one bias.",
-        hint="each output channel has one filter; how many numbers does one filter hold, and what is added per output channel?",
+        title="Exercise 1 (Table 1's conv1)",
+        confirm=(f"{costs.format_count(expected)} MACs, not the {costs.format_count(TABLE1_PRINTED_OPS)} the table prints: "
+                 f"{out}x{out} outputs x {cout} channels x (7 x 7 x {cin}) each. The printed row is a misprint."),
+        hint="output positions x output channels x (kernel area x input channels); the stride-2 output is not 224x224.",
         mistakes={
-            costs.conv_params(cin, cout, k, bias=False): "close: nn.Conv2d has bias=True by default. What does the bias add per output channel?",
-            k * k * cout + cout: "a filter spans ALL input channels, not just one: its size is k x k x C_in.",
-            k * k * cin * cout * 2: "parameters do not depend on a factor of 2: that is the FLOPs convention for work, not weights.",
-            k * k * cin + cout: "there is one k x k x C_in filter per output channel, not one in total.",
+            TABLE1_PRINTED_OPS: "that is the figure the table prints; compute the layer's MACs from its hyper-parameters instead.",
+            no_stride: "the layer has stride 2: how wide is its output?",
+            no_padding: "close: with padding 3 the output is a little wider than without.",
+            expected // cin: "a 7x7 filter spans all 3 input channels (R, G and B).",
+            2 * expected: "check your unit: this course counts multiply-accumulates, one multiply together with its add.",
+            costs.conv_params(cin, cout, k, bias=False): "that is the number of weights; MACs count the work over all output positions.",
+            costs.conv_params(cin, cout, k): "that is the number of parameters; MACs count the work over all output positions.",
         },
+        rel_tol=0.005, integer=False,  # "about 118 million" is right too
     )
 
 
-# Exercise 2: inception(3a)'s 3x3 branch (Table 1: #3x3 reduce 96, #3x3 128) on 28x28x192.
-EX2 = dict(in_channels=192, reduce=96, out_channels=128, spatial=28)
+# Exercise 3: inception(3a)'s 3x3 branch (Table 1: #3x3 reduce 96, #3x3 128) on 28x28x192.
+EX3 = dict(in_channels=192, reduce=96, out_channels=128, spatial=28)
 
 
-def _ex2_parts() -> tuple[int, int]:
-    e = EX2
+def _ex3_parts() -> tuple[int, int]:
+    e = EX3
     reduce = costs.conv_macs(e["in_channels"], e["reduce"], 1, e["spatial"])
     conv3 = costs.conv_macs(e["reduce"], e["out_channels"], 3, e["spatial"], padding=1)
     return reduce, conv3
@@ -47,38 +58,38 @@ def _ex2_parts() -> tuple[int, int]:
 
 @exercise_check
 def check_branch_macs(answer) -> None:
-    """Exercise 2: MACs of inception(3a)'s 3x3 branch, the 1x1 reduction included."""
-    reduce, conv3 = _ex2_parts()
-    e = EX2
+    """Exercise 3: MACs of inception(3a)'s 3x3 branch, the 1x1 reduction included."""
+    reduce, conv3 = _ex3_parts()
+    e = EX3
     unreduced = costs.conv_macs(e["in_channels"], e["out_channels"], 3, e["spatial"], padding=1)
     return check_number(
         answer, reduce + conv3,
-        title="Exercise 2 (3x3 branch MACs)",
+        title="Exercise 3 (3x3 branch MACs)",
         confirm=(f"the 1x1 reduction costs {costs.format_count(reduce)} MACs and saves "
                  f"{costs.format_count(unreduced - conv3)} on the 3x3 conv."),
         hint="count each conv of the branch separately: output positions x output channels x (kernel area x input channels).",
         mistakes={
             conv3: "that is the 3x3 conv alone: the 1x1 reduction in front of it costs MACs too.",
             reduce: "that is the 1x1 reduction alone: add the 3x3 conv that follows it.",
-            2 * (reduce + conv3): "that is twice the answer: you counted FLOPs (multiply and add separately); the exercise asks for MACs.",
+            2 * (reduce + conv3): "check your unit: this course counts multiply-accumulates, one multiply together with its add.",
             unreduced: "that is the 3x3 conv WITHOUT the reduction (straight from 192 channels). The branch has a 96-channel 1x1 in front.",
             reduce + costs.conv_macs(e["reduce"], e["out_channels"], 3, 26): "the branch pads its 3x3 conv ('same'), so the output stays 28x28.",
         },
     )
 
 
-# Exercise 3: receptive field of GoogLeNet's first three layers (conv 7x7/2, max pool 3x3/2, conv 3x3/1).
-EX3 = [("conv 7x7/2", 7, 2), ("max pool 3x3/2", 3, 2), ("conv 3x3/1", 3, 1)]
+# Exercise 4: receptive field of GoogLeNet's first three layers (conv 7x7/2, max pool 3x3/2, conv 3x3/1).
+EX4 = [("conv 7x7/2", 7, 2), ("max pool 3x3/2", 3, 2), ("conv 3x3/1", 3, 1)]
 
 
 @exercise_check
 def check_receptive_field(answer) -> None:
-    """Exercise 3: receptive field (in input pixels) after conv 7x7/2 -> max pool 3x3/2 -> conv 3x3/1."""
-    expected = costs.receptive_field(EX3)[-1].size
-    no_jump = 1 + sum(k - 1 for _, k, _ in EX3)
+    """Exercise 4: receptive field (in input pixels) after conv 7x7/2 -> max pool 3x3/2 -> conv 3x3/1."""
+    expected = costs.receptive_field(EX4)[-1].size
+    no_jump = 1 + sum(k - 1 for _, k, _ in EX4)
     return check_number(
         answer, expected,
-        title="Exercise 3 (receptive field)",
+        title="Exercise 4 (receptive field)",
         confirm="after two stride-2 layers, each step of the last 3x3 conv moves 4 input pixels.",
         hint="use r_out = r_in + (k - 1) * j_in and j_out = j_in * stride, starting from r = j = 1.",
         mistakes={
@@ -89,10 +100,10 @@ def check_receptive_field(answer) -> None:
     )
 
 
-# Exercise 4 (code): turn a 1x1 convolution into the equivalent nn.Linear.
+# Exercise 2 (code): turn a 1x1 convolution into the equivalent nn.Linear.
 @exercise_check
 def check_conv1x1_to_linear(answer) -> None:
-    """Exercise 4: ``answer(conv)`` must return an nn.Linear equal to the 1x1 conv at every pixel."""
+    """Exercise 2: ``answer(conv)`` must return an nn.Linear equal to the 1x1 conv at every pixel."""
 
     def trial(fn) -> str | None:
         generator = torch.Generator().manual_seed(0)
@@ -118,6 +129,6 @@ def check_conv1x1_to_linear(answer) -> None:
         return None
 
     return check_callable(
-        answer, "Exercise 4 (1x1 conv as a Linear)", trial,
+        answer, "Exercise 2 (1x1 conv as a Linear)", trial,
         confirm="a 1x1 convolution is the same Linear layer applied at every pixel.",
     )

@@ -74,24 +74,28 @@ def check_cam_mass(answer, cam: viz.GradCam, box: Sequence[int]) -> None:
     )
 
 
-SANITY_OPTIONS = {
-    "A": "the map stays nearly the same when the weights are randomized",
-    "B": "the map changes clearly when the weights are randomized",
-    "C": "the map becomes zero everywhere when the weights are randomized",
-}
-
-
 @exercise_check
-def check_sanity_verdict(answer) -> None:
-    """Exercise 3: which outcome of the randomization test means the explanation depends on the model?"""
-    title = "Exercise 3 (the randomization test)"
+def check_rank_correlation(answer, model: nn.Module, x, target: int, layer: str = "inception3b") -> None:
+    """Exercise 3: the rank correlation between the trained and the randomized (seed 0) Grad-CAM maps at ``layer``."""
+    title = f"Exercise 3 (the randomization test at {layer})"
     if answer is None:
         return not_attempted(title)
-    choice = str(answer).strip().upper()
-    if choice not in SANITY_OPTIONS:
-        return wrong(title, f"answer with one letter: {', '.join(SANITY_OPTIONS)}.")
-    if choice == "B":
-        return correct(title, "an explanation that survives destroying what the model learned explains the input, not the model.")
-    if choice == "A":
-        return wrong(title, "if the map does not change when everything learned is destroyed, what could it be explaining?")
-    return wrong(title, "a random network still has gradients and activations, so Grad-CAM still draws a map; ask how it compares.")
+    value, problem = as_number(answer)
+    if problem:
+        return wrong(title, problem)
+    expected = viz.randomization_sanity_check(model, x, target=target, layer=layer).rank_correlation
+    default = viz.randomization_sanity_check(model, x, target=target).rank_correlation
+    if expected != expected:  # NaN: the random model's map is zero everywhere here
+        return correct(title, "for this image the random model's map is zero everywhere, so no correlation is defined.")
+    if not -1 <= value <= 1:
+        return wrong(title, "a rank correlation lies between -1 and 1.")
+    if abs(value - expected) <= 0.01:
+        how = "less" if expected < default else "at least as much"
+        return correct(title, f"at {layer} the two maps agree {how} than at the default layer ({default:.2f}); "
+                              "one image is an anecdote, so loop over more images to see the spread.")
+    if default == default and abs(value - default) <= 0.01:
+        return wrong(title, f"that is the value at the default layer; pass layer=\"{layer}\".")
+    if abs(value - 1) <= 0.01:
+        return wrong(title, "1 would mean the same ordering of positions: compare the trained map with the randomized one.")
+    return wrong(title, f"run viz.randomization_sanity_check on this image with the target class and layer=\"{layer}\", "
+                        "and read its rank_correlation.")

@@ -50,9 +50,19 @@ class BottleneckComparison:
             f"{costs.format_count(self.direct_macs)} MACs, {self.direct_params:,} params\n"
             f"1x1 {self.in_channels}->{self.reduction} then {k}x{k} {self.reduction}->{self.out_channels}: "
             f"{costs.format_count(self.reduced_macs)} MACs, {self.reduced_params:,} params\n"
-            f"saving: {100 * self.mac_saving:.1f}% of MACs ({self.speedup:.2f}x fewer), "
-            f"{100 * self.param_saving:.1f}% of parameters"
+            f"{self._verdict()}"
         )
+
+    def _verdict(self) -> str:
+        """The saving, or, for a reduction wider than pays, the extra cost (never a negative saving)."""
+        if self.mac_saving >= 0:
+            macs = f"saving: {100 * self.mac_saving:.1f}% of MACs ({self.speedup:.2f}x fewer)"
+        else:
+            macs = (f"no saving: the bottleneck costs {100 * -self.mac_saving:.1f}% more MACs "
+                    f"({1 / self.speedup:.2f}x as many)")
+        if self.param_saving >= 0:
+            return f"{macs}, {100 * self.param_saving:.1f}% fewer parameters"
+        return f"{macs}, {100 * -self.param_saving:.1f}% more parameters"
 
 
 def bottleneck_comparison(

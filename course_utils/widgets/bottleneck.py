@@ -35,10 +35,9 @@ def plot_bottleneck(result: BottleneckComparison, axes=None):
             ax.annotate(costs.format_count(value), (bar.get_x() + bar.get_width() / 2, value),
                         ha="center", va="bottom", fontsize=9)
         ax.set_ylim(0, max(values) * 1.18)
-    fig.suptitle(
-        f"{result.in_channels}->{result.out_channels} channels at {result.spatial}x{result.spatial}: "
-        f"the bottleneck saves {100 * result.mac_saving:.0f}% of the MACs"
-    )
+    effect = (f"the bottleneck saves {100 * result.mac_saving:.0f}% of the MACs" if result.mac_saving >= 0
+              else f"the bottleneck costs {100 * -result.mac_saving:.0f}% more MACs")
+    fig.suptitle(f"{result.in_channels}->{result.out_channels} channels at {result.spatial}x{result.spatial}: {effect}")
     fig.tight_layout()
     return fig
 

@@ -1,3 +1,9 @@
+# ---
+# jupyter:
+#   course:
+#     description: count a convolution's parameters and MACs and check them with PyTorch's counter; see why a 1x1 conv is a per-pixel Linear layer and what GoogLeNet's bottleneck saves; compute receptive fields; measure that fewer MACs is not less time
+# ---
+
 # %% [markdown]
 # # Lesson 01 — 1x1 convolutions and FLOPs
 #
@@ -44,8 +50,8 @@ torch.set_printoptions(precision=4)
 #
 # $$\text{params} = k_h \, k_w \, C_{in} \, C_{out} + C_{out}$$
 #
-# With grouped convolutions (lesson 06) each filter sees only `C_in / groups` channels; the formula divides
-# `C_in` by `groups`.
+# With grouped convolutions (Xception, lesson 06 of the course plan) each filter sees only `C_in / groups`
+# channels; the formula divides `C_in` by `groups`.
 
 # %%
 conv5 = nn.Conv2d(192, 32, kernel_size=5, padding=2)
@@ -90,8 +96,64 @@ assert macs_by_hand == macs_analytic == macs_counted
 # * PyTorch's `FlopCounterMode` reports FLOPs; this course reports **MACs** (`FLOPs / 2`) everywhere.
 #
 # What the counter leaves out: bias additions, batch normalization, ReLU, pooling, concatenation and
-# residual additions. In an Inception network they are well under 1% of the arithmetic, but they are not
-# free in *time*, which is one reason why counted work is not latency (section 5).
+# residual additions. How much is that? The next cell counts it for a whole GoogLeNet with forward hooks,
+# one operation per compare, add or multiply-add (a pooling window of k x k costs k x k per output value;
+# batch normalization in eval mode is one multiply-add per value; a ReLU one compare; concatenation
+# only copies).
+
+# %%
+from course_utils.models import create_model
+
+
+def uncounted_ops(model, shape):
+    """Operations FlopCounterMode does not count, per kind of layer, for one forward pass."""
+    ops = {}
+
+    def hook(module, inputs, output):
+        if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+            kind, n = "pooling", output.numel() * k * k
+        elif isinstance(module, nn.AdaptiveAvgPool2d):
+            kind, n = "pooling", inputs[0].numel()
+        elif isinstance(module, nn.BatchNorm2d):
+            kind, n = "batch norm", output.numel()
+        elif isinstance(module, nn.ReLU):
+            kind, n = "ReLU", output.numel()
+        elif isinstance(module, nn.LocalResponseNorm):  # a sum of squares over `size` channels, then a scale
+            kind, n = "local response norm", output.numel() * (module.size + 2)
+        elif isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
+            kind, n = "bias", output.numel()
+        else:
+            return
+        ops[kind] = ops.get(kind, 0) + n
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ops
+
+
+shares = {}
+for name in ("googlenet", "googlenet_paper"):
+    model = create_model(name)
+    counted = costs.count_macs(model, (1, 3, 224, 224))
+    ops = uncounted_ops(model, (1, 3, 224, 224))
+    shares[name] = sum(ops.values()) / counted
+    parts = ", ".join(f"{kind} {n / 1e6:.1f} M" for kind, n in sorted(ops.items(), key=lambda kv: -kv[1]))
+    print(f"{name:<16} counted {counted / 1e9:.3f} G MACs; not counted {sum(ops.values()) / 1e6:.1f} M ops "
+          f"= {100 * shares[name]:.1f}% ({parts})")
+    assert ops["pooling"] > 0.4 * sum(ops.values())  # pooling is the largest part
+assert 0.01 < shares["googlenet"] < shares["googlenet_paper"] < 0.02
+
+# %% [markdown]
+# So the counter misses about **1.3% (torchvision's layout, with BatchNorm) to 1.6% (the paper's layout,
+# with bias and LRN)** of GoogLeNet's arithmetic, half or more of it in the max-pooling layers. Small, but
+# not nothing, and these operations are not free in *time*: they read and write whole feature maps for
+# very little arithmetic, one reason why counted work is not latency (section 5).
 #
 # The counter works on any module and can break the total down per submodule:
 
@@ -103,18 +165,25 @@ bottleneck.add_module("conv_5x5", nn.Conv2d(16, 32, kernel_size=5, padding=2, bi
 print(costs.cost_breakdown(bottleneck, (1, 192, 28, 28)))
 
 # %% [markdown]
-# **Exercise 1.** How many parameters does `nn.Conv2d(64, 128, kernel_size=3)` have? Work it out on paper,
-# then check.
+# **Exercise 1 (a misprint in Table 1).** GoogLeNet's first layer is a `7x7/2` convolution from the 224x224
+# RGB image to 64 channels (padding 3). Table 1 of the paper prints it with **2.7K parameters and 34M ops**.
+# How many MACs does this layer really do, for one image? Compute it from the layer's hyper-parameters
+# (with `costs` or by building the layer and counting it), then compare with the table.
 
 # %%
-answer_1 = None  # your answer, e.g. 12345
-lesson01.check_conv_params(answer_1)
+answer_1 = None  # your answer in MACs
+lesson01.check_conv1_macs(answer_1)
 
 # %% [markdown]
 # <details><summary>Solution</summary>
 #
-# Each of the 128 filters holds 3 x 3 x 64 = 576 weights, plus one bias per output channel:
-# 576 x 128 + 128 = **73,856**. Check: `sum(p.numel() for p in nn.Conv2d(64, 128, 3).parameters())`.
+# The output is 112x112 (`costs.conv_output_size(224, 7, stride=2, padding=3)`), each of its 64 x 112 x 112
+# values a dot product over 7 x 7 x 3 = 147 inputs: 112 x 112 x 64 x 147 = **118,013,952** MACs, about 118M,
+# not 34M. The parameters disagree too: 7 x 7 x 3 x 64 = 9,408 weights, not 2.7K. Check:
+# `costs.count_macs(nn.Conv2d(3, 64, 7, stride=2, padding=3), (1, 3, 224, 224))`. The row's own columns
+# (7x7/2, 64 channels, 112x112 output) give 118M, so the printed figures are a misprint. The course's tests
+# rebuild all of Table 1 from its channel columns: 15 of its 24 printed params/ops figures come out, nine
+# (this row among them) do not ([tests/test_models_googlenet.py](../tests/test_models_googlenet.py)).
 # </details>
 
 # %% [markdown]
@@ -124,7 +193,8 @@ lesson01.check_conv_params(answer_1)
 # `W @ (the C_in values of that pixel) + b`: exactly what `nn.Linear(C_in, C_out)` does to a vector.
 # The same weights are used at every position. Network In Network called this an "mlpconv" layer.
 # In Inception it has two jobs: **mixing channels** cheaply and **reducing their number** in front of
-# expensive convolutions.
+# expensive convolutions. And every 1x1 convolution in GoogLeNet is followed by a ReLU, so a reduction is
+# also one more nonlinearity: the paper calls the 1x1 layers "dual-purpose" (Section 4).
 #
 # Let us check the equivalence numerically: copy a 1x1 conv's weights into a Linear layer, apply the Linear
 # to every pixel by moving channels last, and compare.
@@ -145,7 +215,7 @@ print("equal up to float rounding:", torch.allclose(y_conv, y_linear, atol=1e-5)
 assert torch.allclose(y_conv, y_linear, atol=1e-5)
 
 # %% [markdown]
-# **Exercise 4 (code).** Write the conversion as a function: given any 1x1 `nn.Conv2d`, return the
+# **Exercise 2 (code).** Write the conversion as a function: given any 1x1 `nn.Conv2d`, return the
 # equivalent `nn.Linear` (with a bias exactly when the conv has one). The check tries it on convs it makes.
 
 # %%
@@ -153,8 +223,8 @@ def conv1x1_to_linear(conv):
     return None  # replace with your code
 
 
-answer_4 = None  # set to conv1x1_to_linear when you have written it
-lesson01.check_conv1x1_to_linear(answer_4)
+answer_2 = None  # set to conv1x1_to_linear when you have written it
+lesson01.check_conv1x1_to_linear(answer_2)
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -196,7 +266,8 @@ assert reduce + after == 28 * 28 * 16 * 192 + 28 * 28 * 32 * 5 * 5 * 16 == 12_44
 
 # %% [markdown]
 # About **120 million MACs shrink to 12.4 million**, almost ten times fewer, and the parameters shrink by
-# the same factor. The price: the 5x5 now sees a 16-channel summary of its input. The paper's bet is that
+# the same factor. (In GoogLeNet the 1x1 reduction is followed by a ReLU, which costs no MACs; we leave it
+# out of the counts.) The price: the 5x5 now sees a 16-channel summary of its input. The paper's bet is that
 # the relevant information is low-dimensional enough to survive that compression ("even low dimensional
 # embeddings might contain a lot of information about a relatively large image patch").
 #
@@ -213,21 +284,23 @@ plt.show()
 # ### Explore it yourself
 #
 # Move the sliders: how narrow must the reduction be before it pays off for a 3x3 kernel? What happens when
-# the reduction is wider than the output? (The widget needs a live kernel; on a static page you see only
-# its last state.)
+# the reduction is wider than the output? One slider never changes the saving: the spatial size. Both ways
+# compute every output pixel the same way, so both costs are proportional to H x W and their ratio is not
+# (the parameters do not depend on the spatial size at all). (The widget responds once the notebook runs;
+# before that, and on a static page, it shows its saved state.)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
 widgets.cost_explorer_widget()
 
 # %% [markdown]
-# **Exercise 2.** Inception (3a)'s 3x3 branch has "#3x3 reduce" = 96 and "#3x3" = 128 (Table 1), on the same
+# **Exercise 3.** Inception (3a)'s 3x3 branch has "#3x3 reduce" = 96 and "#3x3" = 128 (Table 1), on the same
 # 28x28x192 input. How many MACs does the whole branch cost, its 1x1 reduction included? (The 3x3 is padded
 # so the output stays 28x28.)
 
 # %%
-answer_2 = None  # your answer in MACs
-lesson01.check_branch_macs(answer_2)
+answer_3 = None  # your answer in MACs
+lesson01.check_branch_macs(answer_3)
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -242,8 +315,8 @@ lesson01.check_branch_macs(answer_2)
 #
 # The receptive field of an output pixel is the patch of the input it can see. Inception's multi-branch idea
 # is about receptive fields: a 1x1, a 3x3 and a 5x5 branch see different amounts of context *at the same
-# depth*. Later papers replace a 5x5 by two stacked 3x3 (lesson 04) precisely because they see the same
-# 5x5 patch.
+# depth*. BN-Inception (Inception v2, lesson 03) replaces each 5x5 by two stacked 3x3, and Inception v3 makes
+# it a design rule, precisely because the two see the same 5x5 patch for fewer MACs.
 #
 # For a chain of layers, track two numbers: the receptive field size `r` and the **jump** `j`, the distance in
 # input pixels between neighbouring positions of the current layer. Starting from `r = j = 1`:
@@ -285,13 +358,13 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# **Exercise 3.** GoogLeNet begins with a 7x7 convolution of stride 2, a 3x3 max pool of stride 2 and then
+# **Exercise 4.** GoogLeNet begins with a 7x7 convolution of stride 2, a 3x3 max pool of stride 2 and then
 # (after the 1x1) a 3x3 convolution of stride 1. Leaving out the 1x1 (it adds nothing), how many input pixels
 # wide is the receptive field after the 3x3 convolution?
 
 # %%
-answer_3 = None  # receptive field size in pixels
-lesson01.check_receptive_field(answer_3)
+answer_4 = None  # receptive field size in pixels
+lesson01.check_receptive_field(answer_4)
 
 # %% [markdown]
 # <details><summary>Solution</summary>
@@ -305,16 +378,34 @@ lesson01.check_receptive_field(answer_3)
 #
 # Counting MACs is exact and machine-independent, which is why papers report it. But the time a layer takes
 # also depends on how many bytes it moves, how well the library's kernels suit its shape, and how much
-# parallel work there is. Let us time some layers of similar or smaller MAC counts with
-# `costs.measure_latency` (warm-up runs first, then the median of repeated runs, and the thread count that
-# was used).
+# parallel work there is. Let us time layers of similar MAC counts with `costs.measure_latency`.
 #
-# The depthwise convolution (one filter per channel, lesson 06) does a small fraction of the dense 3x3's
-# arithmetic but has to read and write the same large feature maps.
+# Timing on a shared machine needs care: another program can steal the CPU in the middle of any run. So the
+# layers take turns, in 3 rounds; in each round a layer runs twice untimed (the first calls allocate memory
+# and pick kernels), then 7 times timed, on **one thread** (small layers gain little from more threads, and
+# one thread is less exposed to other programs). A slow moment of the machine then hits all layers alike. We
+# report the **minimum**, the run least disturbed, and the median of each round's median with the range
+# across the rounds to show the spread.
+#
+# Next to each layer's MACs we put its **arithmetic intensity**: MACs per byte it must at least move (read
+# its input and weights once, write its output once, 4 bytes per float). The depthwise convolution (one
+# filter per channel; Xception, lesson 06 of the course plan) does a few MACs per byte; a dense convolution
+# reuses every value it loads for dozens of MACs.
 
 # %%
 # NBVAL_IGNORE_OUTPUT
-# (timings differ from run to run; the assert at the end of the next cell checks what must hold)
+# (timings differ from run to run; the next cell asserts only what holds on a busy 2-core machine)
+import os
+
+
+def bytes_moved(layer, shape):
+    """The least memory traffic of one pass: input and weights read once, output written once (float32)."""
+    x = torch.zeros(shape)
+    with torch.no_grad():
+        y = layer(x)
+    return 4 * (x.numel() + sum(p.numel() for p in layer.parameters()) + y.numel())
+
+
 layers = {
     "3x3 conv 64->64 @56": (nn.Conv2d(64, 64, 3, padding=1, bias=False), (1, 64, 56, 56)),
     "1x1 conv 576->64 @56": (nn.Conv2d(576, 64, 1, bias=False), (1, 576, 56, 56)),
@@ -323,43 +414,75 @@ layers = {
     "depthwise 3x3, 512 ch @56": (nn.Conv2d(512, 512, 3, padding=1, groups=512, bias=False), (1, 512, 56, 56)),
     "Linear 4096->4096": (nn.Linear(4096, 4096, bias=False), (1, 4096)),
 }
+rounds = {name: [] for name in layers}
+for _ in range(3):  # the layers take turns
+    for name, (layer, shape) in layers.items():
+        rounds[name].append(costs.measure_latency(layer, shape, repeats=7, warmup=2, threads=1))
 measured = {}
+print(f"{'layer':<26} {'M MACs':>7} {'MACs/byte':>9} {'min ms':>7} {'median ms (range)':>21} {'GMAC/s':>7}")
 for name, (layer, shape) in layers.items():
     macs = costs.count_macs(layer, shape)
-    latency = costs.measure_latency(layer, shape, repeats=15, warmup=3)
-    measured[name] = (macs, latency.median_ms)
-    print(f"{name:<27} {macs / 1e6:8.1f} M MACs   {latency.median_ms:7.3f} ms   "
-          f"{macs / latency.median_ms / 1e6:6.1f} GMAC/s")
-print(f"(median of 15 runs, {latency.threads} CPU threads)")
+    medians = sorted(t.median_ms for t in rounds[name])
+    measured[name] = dict(macs=macs, intensity=macs / bytes_moved(layer, shape),
+                          min_ms=min(t.min_ms for t in rounds[name]), median_ms=medians[1], range_ms=(medians[0], medians[-1]))
+    m = measured[name]
+    print(f"{name:<26} {macs / 1e6:7.1f} {m['intensity']:9.1f} {m['min_ms']:7.2f} "
+          f"{m['median_ms']:8.2f} ({medians[0]:5.2f}-{medians[-1]:5.2f}) {macs / m['min_ms'] / 1e6:7.1f}")
+print(f"1 thread; 3 rounds of 7 timed runs; GMAC/s at the fastest run. This machine: {os.cpu_count()} cores, "
+      f"load average {os.getloadavg()[0]:.1f} (above the core count, other programs were busy too)")
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 4))
-for name, (macs, ms) in measured.items():
-    ax.scatter(macs / 1e6, ms, s=60, label=name)
-ax.set_xscale("log")
-ax.set_yscale("log")
-ax.set_xlabel("counted work (million MACs, log scale)")
-ax.set_ylabel("measured time (ms, median, log scale)")
-ax.set_title("MACs do not predict latency")
-ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
-ax.grid(True, which="both", alpha=0.3)
-for axis in (ax.xaxis, ax.yaxis):
-    axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-fig.tight_layout()
+names = list(measured)
+macs = [measured[n]["macs"] / 1e6 for n in names]
+fastest = [measured[n]["min_ms"] for n in names]
+median = [measured[n]["median_ms"] for n in names]
+speed = [measured[n]["macs"] / measured[n]["min_ms"] / 1e6 for n in names]  # GMAC/s at the fastest run
+intensity = [measured[n]["intensity"] for n in names]
+
+fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
+for i, name in enumerate(names):
+    color = f"C{i}"
+    ax_time.plot([macs[i], macs[i]], [fastest[i], median[i]], color=color, lw=1)  # from the fastest run to the median
+    ax_time.scatter(macs[i], fastest[i], s=60, color=color, label=name, zorder=3)
+    ax_speed.scatter(intensity[i], speed[i], s=60, color=color, zorder=3)
+ax_time.set_xlabel("counted work (million MACs)")
+ax_time.set_ylabel("time (ms): dot = fastest run, line up to the median")
+ax_time.set_title("similar MACs, very different times")
+ax_speed.set_xlabel("arithmetic intensity (MACs per byte moved)")
+ax_speed.set_ylabel("speed (GMAC/s, fastest run)")
+ax_speed.set_title("the fewer MACs per byte, the slower each MAC")
+for ax in (ax_time, ax_speed):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="major", alpha=0.3)
+    for axis in (ax.xaxis, ax.yaxis):  # ticks at 1, 2, 5, 10, 20, 50, ... written as plain numbers
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+fig.legend(*ax_time.get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
+fig.tight_layout(rect=(0, 0.1, 1, 1))
 plt.show()
 
-throughput = {name: macs / ms for name, (macs, ms) in measured.items()}
-spread = max(throughput.values()) / min(throughput.values())
-# Timings vary from run to run and machine to machine; the spread between layer types does not.
-assert spread > 2, f"expected layers to differ in MACs per second by more than 2x, got {spread:.1f}x"
+# What held in every run we made, on a quiet and on a busy 2-core machine: the dense convolutions, which
+# reuse each loaded value many times, run at least twice as many MACs per second as the memory-bound
+# depthwise conv and Linear layer, and the depthwise conv takes longer than the bottleneck although both do
+# 12-15 million MACs. (The factors vary from machine to machine and run to run; see the table.)
+gmacs = dict(zip(names, speed))
+dense = ["3x3 conv 64->64 @56", "1x1 conv 576->64 @56", "5x5 conv 192->32 @28"]
+for memory_bound in ("depthwise 3x3, 512 ch @56", "Linear 4096->4096"):
+    assert min(gmacs[d] for d in dense) > 2 * gmacs[memory_bound], (memory_bound, gmacs)
+assert measured["depthwise 3x3, 512 ch @56"]["min_ms"] > 1.5 * measured["1x1+5x5 bottleneck @28"]["min_ms"], measured
+assert measured["Linear 4096->4096"]["min_ms"] > 0.5 * max(measured[d]["min_ms"] for d in dense), measured
 
 # %% [markdown]
-# The points do not lie on one line: the throughput (MACs per second) differs between layer types by a large
-# factor on any machine. The depthwise convolution and the fully connected layer are **memory-bound**: they do
-# few MACs per byte they load. Dense convolutions reuse every loaded value many times and keep the arithmetic
-# units busy. Keep this in mind for Xception (lesson 06): separable convolutions win on MACs more clearly
-# than on the clock.
+# The points do not lie on one line. The depthwise convolution and the GoogLeNet bottleneck do about the
+# same work (12-15 million MACs), yet the depthwise conv takes longer, in most runs many times longer; the
+# Linear layer, with a seventh of a dense convolution's MACs, takes about as long as one, or longer. The right panel says why: the
+# depthwise conv and the fully connected layer (at batch size 1 every weight is used once) do about one MAC
+# per byte or less; they are **memory-bound**, waiting for data, not for arithmetic. Dense convolutions
+# reuse every loaded value dozens of times and keep the arithmetic units busy. The exact numbers depend on
+# the machine and on what else it is doing (see the ranges); the gap between the two kinds of layers does
+# not. Keep this in mind for Xception: separable convolutions win on MACs more clearly than on the clock.
 #
 # ## Summary
 #
@@ -368,11 +491,15 @@ assert spread > 2, f"expected layers to differ in MACs per second by more than 2
 #   confirms them.
 # * One MAC = one multiply + one add; FLOPs = 2 x MACs. This course reports MACs.
 # * A 1x1 convolution is a Linear layer shared across pixels: cheap channel mixing and channel reduction.
-# * GoogLeNet's 1x1 bottleneck cuts inception (3a)'s 5x5 branch from 120 M to 12.4 M MACs (9.7x).
+# * What the counter skips (pooling, batch norm, ReLU, bias) is 1.3-1.6% of GoogLeNet's arithmetic.
+# * GoogLeNet's 1x1 bottleneck (1x1 + ReLU) cuts inception (3a)'s 5x5 branch from 120 M to 12.4 M MACs
+#   (9.7x), whatever the spatial size; a reduction wider than the output costs more than it saves.
 # * Receptive fields grow by `(k - 1) x jump` per layer; two 3x3 see as far as one 5x5.
-# * Counted work is not time: memory traffic and kernel efficiency matter too.
+# * Counted work is not time: layers with few MACs per byte are memory-bound, and timings on a shared
+#   machine need repeats, a minimum and a spread.
 #
-# **Next:** lesson 02 builds the whole Inception module and GoogLeNet from these pieces.
+# **Next:** [lesson 02, Inception v1 (GoogLeNet)](02_inception_v1_googlenet.ipynb) builds the whole Inception
+# module and GoogLeNet from these pieces; the [course index](index.ipynb) lists the lessons that are ready.
 #
 # **Read more:** [Network In Network](https://arxiv.org/abs/1312.4400) ·
 # [Going deeper with convolutions](https://arxiv.org/abs/1409.4842) ·

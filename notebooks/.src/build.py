@@ -233,7 +233,7 @@ def build_index() -> nbformat.NotebookNode:
     if runs:
         cpus = sorted({r.get("cpu_count") for r in runs if r.get("cpu_count")})
         machine = (f" Run times were measured by `make execute-notebooks` on a {'/'.join(map(str, cpus))}-core CPU, no GPU,"
-                   f" offline" + (f", with a load average of {loads[0]}-{loads[-1]}" if loads else "")
+                   f" offline" + (f", with a load average of {loads[0]}" + (f"-{loads[-1]}" if loads[-1] != loads[0] else "") if loads else "")
                    + " (above the core count, other programs were running too: a quiet machine is faster).")
     intro = f"""\
 # Inception, from 1x1 to Xception: the course
