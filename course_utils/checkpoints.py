@@ -46,6 +46,7 @@ from torch import Tensor, nn
 from .checks import (
     CourseError,
     CourseException,
+    CourseTypeError,
     check_bool,
     check_choice,
     check_fraction,
@@ -179,7 +180,7 @@ def save_checkpoint(
     check_module(model, "model")
     _check_arch(model, arch, arch_kwargs)
     if accuracy is not None:
-        accuracy = check_fraction(accuracy, "accuracy", hint="It is the test accuracy as a fraction: 0.96 for 96%.")
+        accuracy = check_fraction(accuracy, "accuracy", hint="It is the test accuracy of the saved weights.")
     if train_time_s is not None:
         train_time_s = check_number(train_time_s, "train_time_s", minimum=0, hint="It is the training time in seconds.")
     check_bool(half, "half")
@@ -191,10 +192,12 @@ def save_checkpoint(
         raise CourseError(f"extra must be a dict of more metadata, got {describe(extra)}.")
     if extra is not None:
         _check_plain(_to_plain(dict(extra)), "extra")
-    if not isinstance(path, (str, os.PathLike)) or Path(path).is_dir():
+    if not isinstance(path, (str, os.PathLike)):
+        raise CourseTypeError(f"path must be the checkpoint file to write (e.g. 'my_model.pt'), got {describe(path)}.")
+    if Path(path).is_dir():
         raise CourseError(
-            f"path must be the checkpoint file to write (e.g. 'my_model.pt'), got {describe(path)}"
-            + (" (a folder)." if isinstance(path, (str, os.PathLike)) else ".")
+            f"path must be the checkpoint file to write, got the folder {path}: add a file name, "
+            f"e.g. {Path(path) / 'my_model.pt'}."
         )
     metadata: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ..checks import CourseTypeError, check_choice, check_int, describe
+from ..checks import CourseError, CourseTypeError, check_int, describe, did_you_mean
 from ..paths import data_dir
 
 
@@ -57,8 +57,11 @@ def load_photo(name: str, size: int | None = None) -> Tensor:
     from PIL import Image
     from torchvision.transforms import functional as TF
 
-    if name not in PHOTOS:
-        check_choice(name, "name", PHOTOS, what="photo", hint=f"Available: {', '.join(PHOTOS)}.")
+    if not isinstance(name, str) or name not in PHOTOS:
+        raise (CourseError if isinstance(name, str) else CourseTypeError)(
+            f"Unknown photo {describe(name)} (argument name).{did_you_mean(name, PHOTOS)} "
+            f"Available: {', '.join(PHOTOS)}."
+        )
     path = photos_dir() / PHOTOS[name].file
     with Image.open(path) as im:
         x = TF.pil_to_tensor(im.convert("RGB")).float().div_(255)
