@@ -240,14 +240,14 @@ def test_exercise_2_kernel_rank(capsys):
         assert verdict_of(lesson04.check_kernel_rank, wrong) is False
 
 
-def test_exercise_3_grid_reduction():
+def test_exercise_4_grid_reduction():
     designs = grid_reduction_designs(96, 20)
     assert verdict_of(lesson04.check_grid_reduction, designs["parallel (v3)"].macs) is True
     for wrong in (designs["pool then conv"].macs, designs["conv then pool"].macs, 2 * designs["parallel (v3)"].macs):
         assert verdict_of(lesson04.check_grid_reduction, wrong) is False
 
 
-def test_exercise_4_smoothed_target(capsys):
+def test_exercise_5_smoothed_target(capsys):
     assert verdict_of(lesson04.check_smoothed_target, 0.91) is True
     assert verdict_of(lesson04.check_smoothed_target, np.float64(0.91)) is True
     for wrong in (0.9, 0.01, 0.99, 1 - 0.1 + 0.1 / 9, float("nan"), None):
@@ -255,7 +255,7 @@ def test_exercise_4_smoothed_target(capsys):
     assert "0.91" not in capsys.readouterr().out.split("[correct]")[0]
 
 
-def test_exercise_5_best_rank1():
+def test_exercise_3_best_rank1():
     def right(kernel):
         u, s, vh = torch.linalg.svd(kernel)
         return u[:, 0] * s[0], vh[0]

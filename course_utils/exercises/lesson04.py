@@ -78,23 +78,23 @@ def check_kernel_rank(answer) -> None:
     )
 
 
-# Exercise 3: the cheapest grid reduction without a representational bottleneck, 96 x 20 x 20 -> 192 x 10 x 10.
-EX3 = dict(in_channels=96, spatial=20)
+# Exercise 4: the cheapest grid reduction without a representational bottleneck, 96 x 20 x 20 -> 192 x 10 x 10.
+EX4 = dict(in_channels=96, spatial=20)
 
 
 @exercise_check
 def check_grid_reduction(answer) -> None:
-    """Exercise 3: MACs of the cheapest design without a representational bottleneck, 96x20x20 -> 192x10x10."""
+    """Exercise 4: MACs of the cheapest design without a representational bottleneck, 96x20x20 -> 192x10x10."""
     from ..factorization_nets import grid_reduction_designs
 
-    designs = grid_reduction_designs(**EX3)
-    out_volume = 2 * EX3["in_channels"] * (EX3["spatial"] // 2) ** 2
+    designs = grid_reduction_designs(**EX4)
+    out_volume = 2 * EX4["in_channels"] * (EX4["spatial"] // 2) ** 2
     fine = [d for d in designs.values() if d.smallest_volume >= out_volume]
     expected = min(d.macs for d in fine)
     pool_first = designs["pool then conv"].macs
     return check_number(
         answer, expected,
-        title="Exercise 3 (grid reduction)",
+        title="Exercise 4 (grid reduction)",
         confirm=("the parallel design: a stride-2 conv to 96 channels beside a stride-2 pool that passes the other "
                  "96 through, never fewer numbers than the output holds, at half the cost of even pool-then-conv."),
         hint=("build the three designs (course_utils.factorization_nets.grid_reduction_designs), drop those whose "
@@ -107,21 +107,21 @@ def check_grid_reduction(answer) -> None:
     )
 
 
-# Exercise 4: the smoothed target of the true class, K = 10, eps = 0.1.
-EX4 = dict(num_classes=10, eps=0.1)
+# Exercise 5: the smoothed target of the true class, K = 10, eps = 0.1.
+EX5 = dict(num_classes=10, eps=0.1)
 
 
 @exercise_check
 def check_smoothed_target(answer) -> None:
-    """Exercise 4: q'(true class) for K = 10 classes and eps = 0.1 (uniform label smoothing)."""
+    """Exercise 5: q'(true class) for K = 10 classes and eps = 0.1 (uniform label smoothing)."""
     from ..calibration import smoothed_targets
 
-    k, eps = EX4["num_classes"], EX4["eps"]
+    k, eps = EX5["num_classes"], EX5["eps"]
     row = smoothed_targets(torch.tensor([0]), k, eps)[0]
     expected = row[0].item()
     return check_number(
         answer, expected,
-        title="Exercise 4 (smoothed target)",
+        title="Exercise 5 (smoothed target)",
         confirm=f"(1 - eps) + eps / K: the true class keeps 1 - eps and also gets its share eps / K; every other class gets {row[1].item():.2f}.",
         hint="q'(k) = (1 - eps) [k = y] + eps / K: evaluate it for the true class k = y.",
         mistakes={
@@ -135,10 +135,10 @@ def check_smoothed_target(answer) -> None:
     )
 
 
-# Exercise 5 (code): the best rank-1 factorization of a k x k kernel.
+# Exercise 3 (code): the best rank-1 factorization of a k x k kernel.
 @exercise_check
 def check_best_rank1(answer) -> None:
-    """Exercise 5: ``answer(kernel)`` returns ``(column, row)`` whose outer product is the best rank-1 approximation."""
+    """Exercise 3: ``answer(kernel)`` returns ``(column, row)`` whose outer product is the best rank-1 approximation."""
 
     def trial(fn) -> str | None:
         generator = torch.Generator().manual_seed(4)
@@ -161,7 +161,7 @@ def check_best_rank1(answer) -> None:
         return None
 
     return check_callable(
-        answer, "Exercise 5 (best rank-1 factorization)", trial,
+        answer, "Exercise 3 (best rank-1 factorization)", trial,
         confirm="the first singular pair is the best k x 1 times 1 x k factorization (Eckart-Young); "
                 "its error is the energy in the other singular values.",
     )

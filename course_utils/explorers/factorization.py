@@ -207,13 +207,14 @@ class Latency:
     min_ms: float
     iqr_ms: float
     repeats: int
+    threads: int | None = None
 
 
 Measure = Callable[[nn.Module, tuple[int, ...]], Latency]
 
 
 def quick_latency(module: nn.Module, input_shape: Sequence[int], budget_s: float = 0.25,
-                  min_repeats: int = 3, max_repeats: int = 30) -> Latency:
+                  min_repeats: int = 3, max_repeats: int = 30, threads: int | None = 1) -> Latency:
     """Time ``module`` on zeros of ``input_shape`` within about ``budget_s`` seconds.
 
     One warm-up pass (allocation, kernel choice), then forward passes (eval mode,
@@ -223,12 +224,21 @@ def quick_latency(module: nn.Module, input_shape: Sequence[int], budget_s: float
     figure (other programs only ever add time); the median shows how busy it was.
     The budget keeps the widget responsive, about a second for all candidates on
     2 cores, however slow the machine is at the moment.
+
+    ``threads=1`` (the default) times on one CPU thread: with several threads every
+    convolution waits for all of them to be scheduled, and on a machine busy with
+    other programs that wait, not the layer, decides the time (runs of 100 ms for a
+    1 ms layer). One thread compares the layers, not the machine's load. None keeps
+    PyTorch's current setting.
     """
     shape = tuple(check_int(v, f"input_shape[{i}]", minimum=1) for i, v in enumerate(input_shape))
     x = torch.zeros(shape)
     was_training = module.training
     module.eval()
     times: list[float] = []
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(check_int(threads, "threads", minimum=1))
     try:
         with torch.no_grad():
             module(x)  # warm-up
@@ -239,9 +249,11 @@ def quick_latency(module: nn.Module, input_shape: Sequence[int], budget_s: float
                 times.append(1e3 * (time.perf_counter() - start))
     finally:
         module.train(was_training)
+        used_threads = torch.get_num_threads()
+        torch.set_num_threads(previous_threads)
     times.sort()
     return Latency(median_ms=_quantile(times, 0.5), min_ms=times[0],
-                   iqr_ms=_quantile(times, 0.75) - _quantile(times, 0.25), repeats=len(times))
+                   iqr_ms=_quantile(times, 0.75) - _quantile(times, 0.25), repeats=len(times), threads=used_threads)
 
 
 def _quantile(sorted_values: list[float], q: float) -> float:
@@ -324,9 +336,13 @@ class FactorizationComparison:
         head = (f"{n}x{n} conv {self.in_channels}->{self.out_channels} (intermediate width {self.mid_channels}) "
                 f"on {self.batch_size} x {self.in_channels} x {self.spatial} x {self.spatial}")
         rows = [head, f"{'factorization':<24}{'params':>10}{'MACs':>12}{'RF':>7}{'rank':>6}{'ms (best)':>11}"
-                      f"{'ms (median)':>13}"]
+                      f"{'ms (median)':>13}{'GMAC/s':>8}"]
         for r in self.results:
-            ms = f"{r.latency.min_ms:>11.3f}{r.latency.median_ms:>13.3f}" if r.latency else f"{'-':>11}{'-':>13}"
+            if r.latency:
+                rate = self.batch_size * r.macs / r.latency.min_ms / 1e6
+                ms = f"{r.latency.min_ms:>11.3f}{r.latency.median_ms:>13.3f}{rate:>8.1f}"
+            else:
+                ms = f"{'-':>11}{'-':>13}{'-':>8}"
             rows.append(f"{r.label:<24}{r.params:>10,}{costs.format_count(r.macs):>12}"
                         f"{f'{r.receptive_field[0]}x{r.receptive_field[1]}':>7}{r.linear_rank:>6}{ms}")
         rows.append(self.verdict())
