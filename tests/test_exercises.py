@@ -18,7 +18,7 @@ def _spellings(n: int) -> list[str]:
 
 NUMERIC = [
     # check, right answer, typical wrong answers
-    (lesson01.check_conv_params, 73_856, [73_728, 1_280, 147_456, 704, 12]),
+    (lesson01.check_conv1_macs, 118_013_952, [34_000_000, 472_055_808, 111_776_448, 39_337_984, 9_408, 9_472]),
     (lesson01.check_branch_macs, 101_154_816, [86_704_128, 14_450_688, 202_309_632, 173_408_256, 1]),
     (lesson01.check_receptive_field, 19, [11, 63, 13, 9]),
 ]
@@ -43,7 +43,8 @@ def test_numeric_checks(check, right, wrongs, capsys):
 
 
 def test_right_answers_follow_from_the_cost_formulas():
-    assert verdict_of(lesson01.check_conv_params, costs.conv_params(64, 128, 3)) is True
+    assert verdict_of(lesson01.check_conv1_macs, costs.conv_macs(3, 64, 7, 224, stride=2, padding=3)) is True
+    assert verdict_of(lesson01.check_conv1_macs, 118e6) is True  # about 118 million is right too
     assert 101_154_816 == costs.conv_macs(192, 96, 1, 28) + costs.conv_macs(96, 128, 3, 28, padding=1)
 
 
@@ -136,24 +137,38 @@ def test_lesson07_cam_mass(capsys):
     assert verdict_of(lesson07.check_cam_mass, 9 / 120, cam, box) is False and "AREA" in capsys.readouterr().out
 
 
-def test_lesson07_sanity_verdict(capsys):
+def test_lesson07_rank_correlation(capsys):
+    from course_utils import checkpoints, data, viz
     from course_utils.exercises import lesson07
 
-    assert verdict_of(lesson07.check_sanity_verdict, None) is None
-    assert verdict_of(lesson07.check_sanity_verdict, "b") is True
-    assert verdict_of(lesson07.check_sanity_verdict, "A") is False and "destroyed" in capsys.readouterr().out
-    assert verdict_of(lesson07.check_sanity_verdict, "C") is False
-    assert verdict_of(lesson07.check_sanity_verdict, "Z") is False and "one letter" in capsys.readouterr().out
+    model = checkpoints.load_checkpoint("mini_googlenet")[0].eval()
+    x, y = data.embedded_dataset("test")[10]
+    right = viz.randomization_sanity_check(model, x, target=y, layer="inception3b").rank_correlation
+    default = viz.randomization_sanity_check(model, x, target=y).rank_correlation
+    assert verdict_of(lesson07.check_rank_correlation, None, model, x, y) is None
+    assert verdict_of(lesson07.check_rank_correlation, right, model, x, y) is True
+    capsys.readouterr()
+    for bad, needle in [(default, "default layer"), (1.0, "same ordering"), (3.0, "between -1 and 1"), ("a", "number")]:
+        assert verdict_of(lesson07.check_rank_correlation, bad, model, x, y) is False
+        out = capsys.readouterr().out
+        assert needle in out and f"{right:.2f}" not in out
 
 
 # ---------------------------------------------------------------- any answer, one line, no return value
+@core.exercise_check
+def _check_params(answer) -> None:
+    """A check in the lessons' pattern, independent of any lesson's wording (73,856: a 3x3 conv 64 -> 128)."""
+    core.check_number(answer, 73_856, title="Parameters", confirm="right.", hint="count weights and biases.",
+                      mistakes={73_728: "add the biases."})
+
+
 def test_checks_accept_every_spelling_of_a_number(capsys):
     import numpy as np
     import torch
 
     for answer in (73_856, 73_856.0, np.int64(73_856), np.float32(73_856), torch.tensor(73_856),
                    torch.tensor([73_856.0]), np.array([73_856])):
-        assert verdict_of(lesson01.check_conv_params, answer) is True, repr(answer)
+        assert verdict_of(_check_params, answer) is True, repr(answer)
     assert capsys.readouterr().out.count("[correct]") == 7
 
 
@@ -165,15 +180,12 @@ ODD_ANSWERS = ["73856", "lots", b"x", [73_856], (1, 2), {"a": 1}, float("nan"), 
 def test_checks_never_raise_and_print_once(answer, capsys):
     import torch
 
-    numeric = [lesson01.check_conv_params, lesson01.check_branch_macs, lesson01.check_receptive_field]
+    numeric = [_check_params, lesson01.check_conv1_macs, lesson01.check_branch_macs, lesson01.check_receptive_field]
     for check in numeric:
         assert verdict_of(check, answer) is False
-    assert verdict_of(lesson01.check_conv_params, torch.ones(3)) is False
+    assert verdict_of(_check_params, torch.ones(3)) is False
     assert "3 values" in capsys.readouterr().out.splitlines()[-1]
     assert verdict_of(lesson01.check_conv1x1_to_linear, answer) in (False,)
-    from course_utils.exercises import lesson07
-
-    assert verdict_of(lesson07.check_sanity_verdict, answer) is False
     out = capsys.readouterr().out
     assert "Traceback" not in out and "True" not in out.replace("True/False", "")
 
@@ -181,11 +193,11 @@ def test_checks_never_raise_and_print_once(answer, capsys):
 def test_string_and_tensor_answers_get_advice(capsys):
     import torch
 
-    assert verdict_of(lesson01.check_conv_params, "73856") is False
+    assert verdict_of(_check_params, "73856") is False
     assert "without quotes" in capsys.readouterr().out
-    assert verdict_of(lesson01.check_conv_params, torch.zeros(2, 2)) is False
+    assert verdict_of(_check_params, torch.zeros(2, 2)) is False
     assert "one number" in capsys.readouterr().out
-    assert verdict_of(lesson01.check_conv_params, float("inf")) is False
+    assert verdict_of(_check_params, float("inf")) is False
     assert "finite" in capsys.readouterr().out
 
 
