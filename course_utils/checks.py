@@ -484,6 +484,8 @@ def check_module(value: Any, name: str = "model", *, hint: str = ""):
         extra = f"Build the model first: {name} = create_model({value!r}) (or load_checkpoint({value!r}))."
     elif isinstance(value, type) and issubclass(value, nn.Module):
         extra = f"Pass an instance, e.g. {value.__name__}(), not the class itself."
+    elif type(value).__name__ in ("DataLoader", "Tensor") or hasattr(value, "__getitem__") and hasattr(value, "__len__"):
+        extra = "Did you swap the arguments? The model comes first, then the data."
     raise CourseTypeError(_join(f"{name} must be a torch.nn.Module (a model), got {describe(value)}.", _join(extra, hint)))
 
 

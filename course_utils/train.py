@@ -117,7 +117,7 @@ def check_loader(loader, name: str = "train_loader") -> None:
 
     if isinstance(loader, DataLoader):
         return
-    fix = f"wrap it: {name} = DataLoader(dataset, batch_size=64, shuffle=True)"
+    fix = f"wrap it: {name} = DataLoader(dataset, batch_size=64{', shuffle=True' if name == 'train_loader' else ''})"
     if isinstance(loader, Dataset) or (hasattr(loader, "__getitem__") and hasattr(loader, "classes")):
         raise CourseTypeError(
             f"{name} must be a DataLoader (it hands out batches), got a {type(loader).__name__}, a Dataset "
