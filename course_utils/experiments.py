@@ -163,6 +163,7 @@ def write_result(result: Mapping[str, Any]) -> Path:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(_jsonable(dict(result)), f, indent=1)
             f.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a result is for everyone to read
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
