@@ -46,8 +46,15 @@ def _unavailable(name: str, url: str, folder: Path, layout: str, call: str, why:
     )
 
 
-def _download(name: str, url: str, folder: Path, layout: str, call: str, fetch: Callable[[], None]) -> None:
-    """Check the server answers, then ``fetch()``; either failure -> DatasetUnavailableError."""
+def _download(name: str, url: str, folder: Path, layout: str, call: str, download: bool,
+              fetch: Callable[[], None]) -> None:
+    """Files missing: unless ``download``, check the server answers, then ``fetch()``.
+
+    Not allowed to download, an unreachable server or a failed download: DatasetUnavailableError,
+    which says where to put the files by hand.
+    """
+    if not download:
+        raise _unavailable(name, url, folder, layout, call, "download=False was given")
     start = time.monotonic()
     if not network.reachable(*network.host_port(url), timeout=NETWORK_TIMEOUT_S):
         why = f"{urlparse(url).hostname} did not answer within {NETWORK_TIMEOUT_S:g} s (no internet?)"
@@ -104,10 +111,7 @@ def cifar10(
     files = [f for f, _ in CIFAR10.train_list + CIFAR10.test_list] + [CIFAR10.meta["filename"]]
     if not all((folder / f).is_file() for f in files):
         layout = f"{folder}/{{{','.join(files)}}}   (extract {CIFAR10.filename} in {root})"
-        call = "course_utils.data.cifar10(root=...)"
-        if not download:
-            raise _unavailable("CIFAR-10", CIFAR10_URL, root, layout, call, "download=False was given")
-        _download("CIFAR-10", CIFAR10_URL, root, layout, call,
+        _download("CIFAR-10", CIFAR10_URL, root, layout, "course_utils.data.cifar10(root=...)", download,
                   lambda: CIFAR10(root, train=train, download=True))
     try:
         return cls(root, train=train, transform=transform)
@@ -163,11 +167,8 @@ def fashion_mnist(
     files = [Path(f).stem for f, _ in FashionMNIST.resources]  # the .gz names without .gz
     if not all((raw / f).is_file() for f in files):
         layout = f"{raw}/{{{','.join(files)}}}   (the four .gz files, gunzipped)"
-        call = "course_utils.data.fashion_mnist(root=...)"
-        if not download:
-            raise _unavailable("Fashion-MNIST", FASHION_MNIST_URL, root, layout, call, "download=False was given")
-        _download("Fashion-MNIST", FASHION_MNIST_URL, root, layout, call,
-                  lambda: FashionMNIST(root, train=train, download=True))
+        _download("Fashion-MNIST", FASHION_MNIST_URL, root, layout, "course_utils.data.fashion_mnist(root=...)",
+                  download, lambda: FashionMNIST(root, train=train, download=True))
     return FashionMNIST(root, train=train, transform=transform)
 
 
@@ -215,15 +216,12 @@ def imagenette(split: str = "train", root: str | Path | None = None, download: b
     folder = root / "imagenette2-160" / split
     if not folder.is_dir():
         layout = f"{root}/imagenette2-160/{{train,val}}/<class>/<image>.JPEG   (extract the .tgz in {root})"
-        call = "course_utils.data.imagenette(root=...)"
-        if not download:
-            raise _unavailable("Imagenette", IMAGENETTE_URL, root, layout, call, "download=False was given")
 
         def fetch() -> None:
             from torchvision.datasets.utils import download_and_extract_archive
 
             download_and_extract_archive(IMAGENETTE_URL, str(root))
 
-        _download("Imagenette", IMAGENETTE_URL, root, layout, call, fetch)
+        _download("Imagenette", IMAGENETTE_URL, root, layout, "course_utils.data.imagenette(root=...)", download, fetch)
     return image_folder(folder, size=size)
 

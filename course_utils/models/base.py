@@ -146,8 +146,15 @@ class CourseModel(nn.Module):
             )
 
     # -- the shared surface -------------------------------------------------
-    def forward_features(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Image batch -> the last feature map.
+
+        A model implements this, or, when it has auxiliary classifiers that tap the
+        trunk part-way through, ``_forward_trunk`` (this then returns its feature map).
+        """
+        if type(self)._forward_trunk is CourseModel._forward_trunk:  # pragma: no cover - a subclass's mistake
+            raise NotImplementedError(f"{type(self).__name__} implements neither forward_features nor _forward_trunk.")
+        return self._forward_trunk(x, with_aux=False)[0]
 
     def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
         """Feature map -> logits: global average pooling, dropout, classifier."""
@@ -158,7 +165,7 @@ class CourseModel(nn.Module):
     def _forward_trunk(self, x: Tensor, with_aux: bool) -> tuple[Tensor, list[Tensor]]:
         """The last feature map, and each auxiliary head's logits when ``with_aux``.
 
-        Models with auxiliary classifiers override this (their ``forward_features`` calls
+        Models with auxiliary classifiers override this (``forward_features`` then calls
         it with ``with_aux=False``); the heads tap the trunk part-way through.
         """
         return self.forward_features(x), []

@@ -363,12 +363,8 @@ class GoogLeNet(CourseModel):
         x = self.inception5a(x)
         # N x 832 x 7 x 7
         x = self.inception5b(x)
-        # N x 1024 x 7 x 7
+        # N x 1024 x 7 x 7: the last feature map (forward_features returns it)
         return x, aux
-
-    def forward_features(self, x: Tensor) -> Tensor:
-        """Image batch -> the last feature map (N x 1024 x 7 x 7 at 224 x 224)."""
-        return self._forward_trunk(x, with_aux=False)[0]
 
 
 # ---------------------------------------------------------------------------

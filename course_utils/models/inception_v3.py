@@ -469,12 +469,8 @@ class InceptionV3(CourseModel):
         x = self.Mixed_7b(x)
         # N x 2048 x 8 x 8
         x = self.Mixed_7c(x)
-        # N x 2048 x 8 x 8
+        # N x 2048 x 8 x 8: the last feature map (forward_features returns it)
         return x, aux
-
-    def forward_features(self, x: Tensor) -> Tensor:
-        """Image batch -> the last feature map (N x 2048 x 8 x 8 at 299 x 299)."""
-        return self._forward_trunk(x, with_aux=False)[0]
 
 
 # ---------------------------------------------------------------------------
