@@ -145,6 +145,14 @@ def test_unavailable_factorizations_are_explained():
         compare_factorizations(7, spatial=5, measure=None)
 
 
+def test_settings_too_large_to_time_are_counted_not_timed():
+    calls = []
+    r = compare_factorizations(7, 512, 512, 512, spatial=64, batch_size=64,
+                               measure=lambda m, shape: calls.append(shape) or Latency(1.0, 1.0, 0.0, 3))
+    assert not calls and all(x.latency is None for x in r.results) and "not timed" in r.note
+    assert r["full"].macs == costs.conv_macs(512, 512, 7, 64, padding=3)  # counted on the meta device, exact
+
+
 def test_default_measure_times_on_this_cpu():
     r = compare_factorizations(3, 8, 8, 8, spatial=8, batch_size=1, factorizations=["full", "1xn + nx1"])
     assert all(0 < x.latency.min_ms <= x.latency.median_ms and x.latency.repeats >= 3 for x in r.results)

@@ -290,6 +290,7 @@ class FactorizationComparison:
     spatial: int
     batch_size: int
     results: tuple[FactorizationCost, ...] = field(default_factory=tuple)
+    note: str = ""
 
     def __getitem__(self, name: str) -> FactorizationCost:
         for r in self.results:
@@ -346,6 +347,8 @@ class FactorizationComparison:
             rows.append(f"{r.label:<24}{r.params:>10,}{costs.format_count(r.macs):>12}"
                         f"{f'{r.receptive_field[0]}x{r.receptive_field[1]}':>7}{r.linear_rank:>6}{ms}")
         rows.append(self.verdict())
+        if self.note:
+            rows.append(self.note)
         return "\n".join(rows)
 
 
@@ -358,6 +361,7 @@ def compare_factorizations(
     batch_size: int = 8,
     factorizations: Sequence[str] | None = None,
     measure: Measure | None = quick_latency,
+    max_timed_macs: float = 2e9,
 ) -> FactorizationComparison:
     """Build every factorization of an ``n x n`` conv and measure it (the explorer's logic).
 
@@ -373,6 +377,12 @@ def compare_factorizations(
         measure: ``measure(module, input_shape) -> Latency`` (``min_ms``, ``median_ms``, ``iqr_ms``),
             or None to skip timing. The default times the module on this CPU
             (:func:`quick_latency`); tests pass a fake.
+        max_timed_macs: time only when every candidate's forward pass (the whole batch)
+            does at most this many MACs (2 G: well under a second per pass on one
+            thread); larger settings are counted but not timed, and ``note`` says why.
+
+    Counting runs on PyTorch's ``meta`` device (shapes without values), so even the
+    largest settings count instantly; only the timed modules hold real weights.
     """
     n = check_int(kernel_size, "kernel_size", minimum=2)
     cin = check_int(in_channels, "in_channels", minimum=1)
@@ -389,9 +399,20 @@ def compare_factorizations(
         names = [f for f in names if f in factorizations]
     if measure is not None and not callable(measure):
         raise CourseError("measure must be a function measure(module, input_shape) -> Latency, or None.")
+    counted = {}
+    for name in names:
+        with torch.device("meta"):
+            module = build_factorization(name, n, cin, cout, mid)
+        counted[name] = (costs.count_params(module), costs.count_macs(module, (1, cin, d, d)))
+    note = ""
+    largest = max(counted, key=lambda k: counted[k][1])
+    if measure is not None and batch * counted[largest][1] > max_timed_macs:
+        note = (f"not timed: the {_label(largest, n)} would do {costs.format_count(batch * counted[largest][1])} MACs "
+                f"per pass, more than the {costs.format_count(max_timed_macs)} timed live; lower the batch, the "
+                "spatial size or the channels.")
+        measure = None
     results = []
     for name in names:
-        module = build_factorization(name, n, cin, cout, mid)
         layers = factorization_layers(name, n)
         rf_h = costs.receptive_field([(label, kh) for label, kh, _ in layers])[-1].size
         rf_w = costs.receptive_field([(label, kw) for label, _, kw in layers])[-1].size
@@ -399,13 +420,15 @@ def compare_factorizations(
         # one input and one output channel with random weights show it (generic weights reach the maximum).
         probe = _random(name, n, 1, 1, min(mid, n))
         rank = linear_rank(effective_kernel(probe, 1, n))
-        latency = measure(module, (batch, cin, d, d)) if measure is not None else None
+        latency = None
+        if measure is not None:
+            latency = measure(build_factorization(name, n, cin, cout, mid), (batch, cin, d, d))
+        params, macs = counted[name]
         results.append(FactorizationCost(
             name=name, label=_label(name, n), layers=tuple(label for label, _, _ in layers),
-            params=costs.count_params(module), macs=costs.count_macs(module, (1, cin, d, d)),
-            receptive_field=(rf_h, rf_w), linear_rank=rank, latency=latency,
+            params=params, macs=macs, receptive_field=(rf_h, rf_w), linear_rank=rank, latency=latency,
         ))
-    return FactorizationComparison(n, cin, cout, mid, d, batch, tuple(results))
+    return FactorizationComparison(n, cin, cout, mid, d, batch, tuple(results), note)
 
 
 def _random(name: str, n: int, cin: int, cout: int, mid: int) -> nn.Module:

@@ -115,8 +115,10 @@ def factorization_explorer_widget(measure=None, **defaults) -> widgets.Widget:
             **kwargs, factorizations=chosen,
             measure=(measure or quick_latency) if timing.value else None,
         )
-        readout.value = ("<b>" + html.escape(result.verdict()) + "</b><pre style='font-size:11px'>"
-                         + html.escape("\n".join(result.summary().splitlines()[:-1])) + "</pre>")
+        table = [line for line in result.summary().splitlines() if line not in (result.verdict(), result.note)]
+        readout.value = ("<b>" + html.escape(result.verdict()) + "</b>"
+                         + (f"<br><i>{html.escape(result.note)}</i>" if result.note else "")
+                         + "<pre style='font-size:11px'>" + html.escape("\n".join(table)) + "</pre>")
         plot.clear_output(wait=True)
         with plot:
             plot_factorizations(result)

@@ -123,7 +123,7 @@ assert drops[worst] < 3 and worst == "Mixed_7a" and stem_drop > 4
 # **Principle 1** shows in the Inception part: no stage leaves fewer than a third of the numbers of the stage
 # before it; the largest shrink is the 17 -> 8 reduction block (section 7 explains how v3 reduces a grid
 # without a squeeze). The stem is the exception: its plain 3x3/2 max pool keeps a quarter of the numbers, an
-# early squeeze the paper's principle would frown upon, inherited from GoogLeNet.
+# early squeeze of the kind the principle warns against, as in GoogLeNet's stem.
 #
 # **Principle 2** is the last stage: on the 8 x 8 grid, `Mixed_7b` and `Mixed_7c` (Figure 7, `InceptionE`) put
 # their 1x3 and 3x1 convolutions *side by side* and concatenate them, widening the representation from 1280
@@ -138,16 +138,18 @@ assert drops[worst] < 3 and worst == "Mixed_7a" and stem_drop > 4
 
 # %%
 mixed_7a, mixed_7b = v3.Mixed_7a, v3.Mixed_7b
-reduce_5x5 = v3.Mixed_5b.branch5x5_1.conv
+reduce_5x5, reduce_3x3 = v3.Mixed_5b.branch5x5_1.conv, v3.Mixed_5b.branch3x3dbl_1.conv
 print(f"principle 2: Mixed_7a -> Mixed_7b widens {mixed_7a.out_channels} -> {mixed_7b.out_channels} channels on 8x8")
-print(f"principle 3: Mixed_5b reduces {reduce_5x5.in_channels} -> {reduce_5x5.out_channels} channels before its 5x5")
+print(f"principle 3: Mixed_5b reduces {reduce_5x5.in_channels} -> {reduce_5x5.out_channels} channels before its 5x5, "
+      f"-> {reduce_3x3.out_channels} before its two 3x3")
 with torch.device("meta"):
     googlenet_paper = create_model("googlenet_paper", aux_logits=False)
 googlenet_macs = costs.count_macs(googlenet_paper, (1, 3, 224, 224))
 ratio = v3_costs.total_macs / googlenet_macs
 print(f"principle 4: Inception v3 {costs.format_count(v3_costs.total_macs)} MACs / GoogLeNet "
       f"{costs.format_count(googlenet_macs)} MACs = {ratio:.1f}x (the paper: 'about 2.5')")
-assert (mixed_7a.out_channels, mixed_7b.out_channels) == (1280, 2048) and reduce_5x5.out_channels == 48
+assert (mixed_7a.out_channels, mixed_7b.out_channels) == (1280, 2048)
+assert (reduce_5x5.in_channels, reduce_5x5.out_channels, reduce_3x3.out_channels) == (192, 48, 64)
 assert 3.4 < ratio < 3.8
 
 # %% [markdown]
