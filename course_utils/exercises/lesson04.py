@@ -36,7 +36,8 @@ def check_asymmetric_saving(answer) -> None:
         answer, expected,
         title="Exercise 1 (1x7 + 7x1 at Mixed_6c's widths)",
         confirm=(f"the pair costs {costs.format_count(pair)} MACs against {costs.format_count(full)}: the saving "
-                 "depends on the widths, and here the narrow middle makes it a little larger than 2n / n^2 suggests."),
+                 f"depends on the widths; the middle (160) is narrower than the output (192), so it beats the "
+                 f"equal-width 1 - 2n/n^2 = {equal_widths:.0f}% a little."),
         hint=("count each conv as output positions x output channels x kernel area x input channels; "
               "the 1x7 runs from 160 to 160 channels, the 7x1 from 160 to 192."),
         mistakes={
