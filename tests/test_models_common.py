@@ -5,12 +5,14 @@ Full-size models run at their ``min_input_size`` (about 75 px, a tenth of the co
 pixels (the last stage's reduction) must grow a stage of reduction ``r`` by ``R / r``
 pixels, whatever the padding of the layers before it.
 """
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
 
 from course_utils.costs import count_macs, count_params
-from course_utils.models import AuxOutputs, CourseModel, FeatureInfo, create_model, list_models
+from course_utils.models import AuxOutputs, CourseModel, FeatureInfo, ModelConfig, MultiBranch, create_model, list_models
 from course_utils.models.records import RECORDS, markdown_table, readme_table, record
 from course_utils.paths import REPO_ROOT
 from zoo_helpers import test_size
@@ -201,3 +203,34 @@ def test_bad_inputs_raise_value_errors(built):
         model(torch.zeros(3, size, size))
     with pytest.raises(ValueError):
         model(None)
+
+
+# ---------------------------------------------------------------- one way to build, one vocabulary
+def test_every_model_is_its_class_built_from_its_frozen_config(built):
+    name, model = built
+    assert isinstance(model.config, ModelConfig)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.config.num_classes = 3
+    with torch.device("meta"):  # shapes only: no memory, no initialization cost
+        again = type(model)(model.config)
+    assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+
+
+def test_a_mistyped_config_field_is_named_with_the_fields_there_are():
+    with pytest.raises(ValueError, match="Did you mean 'drop_rate'") as info:
+        create_model("mini_xception", dropout=0.1)
+    assert "width_mult" in str(info.value)
+
+
+# The words every branch label is made of (models.blocks.MultiBranch): lesson 07 reads them for every family.
+BRANCH_WORDS = {"1x1", "3x3", "5x5", "7x7", "double", "pool", "proj", "max", "+", "(1x3)", "(3x1)", "(second)"}
+
+
+def test_branch_labels_are_in_the_papers_words(built):
+    name, model = built
+    blocks = [m for m in model.modules() if isinstance(m, MultiBranch)]
+    assert blocks or name.endswith("xception")
+    for block in blocks:
+        labels = list(block.branch_labels.values())
+        assert len(set(labels)) == len(labels), (type(block).__name__, labels)
+        assert {word for label in labels for word in label.split()} <= BRANCH_WORDS, (type(block).__name__, labels)
