@@ -17,8 +17,9 @@ reader as ``jupytext --to notebook``); this script then turns it into
   pages draw the controls and their output before anything runs), with model
   ids made stable, and the run time is stored in ``metadata.course``;
 * every run also rewrites ``notebooks/index.ipynb``, the course's start page
-  (``make lab`` opens it): one row per lesson with its title, what it teaches
-  and how long it takes to run (measured, from the last ``--execute``) and to read.
+  (``make lab`` opens it): one row per built lesson with its title, what it
+  teaches and how long it takes to run (measured, from the last ``--execute``)
+  and to read.
 
 What a lesson source must provide (``NN_snake_case_name.py``, NN = lesson number):
 
@@ -221,6 +222,8 @@ def build_index() -> nbformat.NotebookNode:
     """The start page: every lesson with a link, what it teaches, run time (measured) and reading time."""
     rows, runs = [], []
     for path in sources():
+        if not (NOTEBOOKS / f"{path.stem}.ipynb").exists():
+            continue  # a lesson still being written: listed once its notebook is built
         source_nb = read_source(path)
         number = path.stem[:2]
         run = measured_run(NOTEBOOKS / f"{path.stem}.ipynb")
