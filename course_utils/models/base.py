@@ -20,6 +20,7 @@ then returns :class:`AuxOutputs` in training mode.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -119,6 +120,11 @@ class CourseModel(nn.Module):
             self.num_classes = config.num_classes
             self.in_chans = config.in_chans
             self.preprocess = config.model_preprocess()
+            # GoogLeNet and Inception v3 can take ImageNet-normalized inputs and re-map them
+            # inside the model (torchvision's transform_input): preprocess then says ImageNet's.
+            self.transform_input = getattr(config, "transform_input", False)
+            if self.transform_input:
+                self.preprocess = dataclasses.replace(self.preprocess, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
     def build_head(self, num_features: int) -> None:
         """The head every family shares: global average pooling, dropout (``config.drop_rate``), linear."""

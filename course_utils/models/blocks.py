@@ -138,18 +138,11 @@ class SeparableConvBN(nn.Module):
     """
 
     def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int = 3,
-        stride: int = 1,
-        padding: int = 1,
-        depth_multiplier: int = 1,
-        activate: bool = False,
-        eps: float = 1e-3,
+        self, in_channels: int, out_channels: int, activate: bool = False, eps: float = 1e-3, **conv_args: int
     ) -> None:
         super().__init__()
-        self.conv = SeparableConv2d(in_channels, out_channels, kernel_size, stride, padding, depth_multiplier)
+        # conv_args: SeparableConv2d's kernel_size, stride, padding, depth_multiplier
+        self.conv = SeparableConv2d(in_channels, out_channels, **conv_args)
         self.bn = nn.BatchNorm2d(out_channels, eps=eps)
         self.relu = nn.ReLU(inplace=True) if activate else nn.Identity()
 

@@ -195,8 +195,8 @@ class BNInception(CourseModel):
             # "Our model employed separable convolution with depth multiplier 8 on the
             # first convolutional layer" (Appendix): 3 x 8 = 24 depthwise channels, then
             # a 1x1 conv to 64, nothing in between (as TF-slim's separable_conv2d).
-            self.conv1 = SeparableConvBN(config.in_chans, c1, 7, stride=2, padding=3, depth_multiplier=8,
-                                         activate=True)
+            self.conv1 = SeparableConvBN(config.in_chans, c1, activate=True, kernel_size=7, stride=2, padding=3,
+                                         depth_multiplier=8)
         else:
             self.conv1 = BasicConv2d(config.in_chans, c1, kernel_size=7, stride=2, padding=3)
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)

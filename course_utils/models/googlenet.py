@@ -32,7 +32,6 @@ ships heads that were never trained, so we do not pretend they are.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -260,9 +259,6 @@ class GoogLeNet(CourseModel):
     def __init__(self, config: GoogLeNetConfig = None) -> None:
         config = GOOGLENET if config is None else config
         super().__init__(config)
-        self.transform_input = config.transform_input
-        if config.transform_input:
-            self.preprocess = dataclasses.replace(self.preprocess, mean=IMAGENET_MEAN, std=IMAGENET_STD)
         t = {name: config.widths(row) for name, row in config.table1.items()}
         c1, c2, c3 = config.widths(config.stem_channels)
         norm, kernel_5x5 = config.batch_norm, config.kernel_5x5

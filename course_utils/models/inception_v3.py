@@ -27,7 +27,6 @@ model's widths), so the mini variant is the same classes with scaled numbers.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -35,7 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..checks import check_bool
-from .base import IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, PreprocessConfig
+from .base import INCEPTION_MEAN, INCEPTION_STD, CourseModel, FeatureInfo, PreprocessConfig
 from .blocks import BasicConv2d, MultiBranch
 from .config import ModelConfig, table_field
 from .googlenet import transform_imagenet_to_inception
@@ -374,9 +373,6 @@ class InceptionV3(CourseModel):
     def __init__(self, config: InceptionV3Config = None) -> None:
         config = INCEPTION_V3 if config is None else config
         super().__init__(config)
-        self.transform_input = config.transform_input
-        if config.transform_input:
-            self.preprocess = dataclasses.replace(self.preprocess, mean=IMAGENET_MEAN, std=IMAGENET_STD)
         t = {name: config.widths(row) for name, row in config.table.items()}
         c1a, c2a, c2b, c3b, c4a = config.widths(config.stem_channels)
 
