@@ -1,0 +1,99 @@
+"""Stored experiment of lesson 06: a nonlinearity between the depthwise and the pointwise convolution?
+
+    .venv/bin/python benchmarks/exp_separable_nonlinearity.py --threads 1       # seeds 0-2, writes data/results/separable_nonlinearity.json
+    .venv/bin/python benchmarks/exp_separable_nonlinearity.py --dry-run --epochs 1 --train-images 500 --test-images 500   # quick check, nothing written
+
+Xception's paper (Chollet 2017, Section 4.7 and Figure 10, https://arxiv.org/abs/1610.02357)
+trains its network with no nonlinearity, a ReLU or an ELU between the depthwise and the
+pointwise convolution of every separable conv, and reports that no nonlinearity converges
+faster and ends better on ImageNet. Three arms, everything else equal
+(``course_utils.separable.SeparableNet``: a 3x3/2 stem, five separable blocks on 24, 12 and
+6 px grids, widths 24/48/96/160, depthwise 3x3 -> [arm] -> pointwise 1x1 -> BN -> ReLU):
+
+* ``none``: nothing between them (Xception);
+* ``ReLU`` and ``ELU``: that activation between them.
+
+Same recipe (``separable.SEPARABLE_RECIPE``: AdamW, one-cycle, 5 epochs, batch 64, the first
+5,000 training images of the embedded shapes, validation on 1,000, test on all 2,000) and the
+same seeds, so the three runs of a seed see the same batches.
+:func:`course_utils.experiments.run_experiment` writes every run's metrics, curves, wall time
+and machine facts; lesson 06 loads the file, and its ``RETRAIN`` switch calls :func:`run`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+
+import torch
+
+from course_utils.experiments import metric, paired_difference, run_experiment, summarize
+from course_utils.separable import SEPARABLE_RECIPE, train_separable_net
+
+NAME = "separable_nonlinearity"
+ARMS: dict[str, dict] = {
+    "none": {"intermediate": "none"},
+    "ReLU": {"intermediate": "relu"},
+    "ELU": {"intermediate": "elu"},
+}
+SEEDS = (0, 1, 2)
+DESCRIPTION = (
+    "SeparableNet (3x3/2 stem, five depthwise-separable blocks at 24/12/6 px, widths 24/48/96/160) on the "
+    "embedded shapes, with nothing, a ReLU or an ELU between each depthwise and pointwise conv (Xception, "
+    "Figure 10); same recipe and seeds. Test accuracy, learning curves, training time."
+)
+
+
+def run(
+    seeds: Sequence[int] = SEEDS,
+    save: bool = True,
+    progress: bool = True,
+    **recipe_changes,
+) -> dict:
+    """Every arm x seed through ``run_experiment``; writes ``data/results/separable_nonlinearity.json`` when ``save``."""
+    recipe = {**SEPARABLE_RECIPE, **recipe_changes}
+    return run_experiment(NAME, train_separable_net, ARMS, seeds, recipe,
+                          description=DESCRIPTION, save=save, progress=progress)
+
+
+def report(result: Mapping) -> str:
+    """Per-arm mean +- std and the paired differences against ``none``, as text."""
+    lines = []
+    for arm in result["arms"]:
+        accs = metric(result, arm, "test_acc")
+        s, t = summarize(accs), summarize(metric(result, arm, "train_time_s"))
+        diverged = sum(bool(d) for d in metric(result, arm, "diverged"))
+        lines.append(f"{arm:5s} test accuracy {100 * s.mean:.2f}% +- {100 * s.std:.2f} "
+                     f"(runs {', '.join(f'{100 * a:.2f}' for a in accs)}); diverged {diverged}; "
+                     f"train time {t.mean:.1f} s +- {t.std:.1f}")
+    if all(len(r) >= 2 for r in result["arms"].values()):
+        base = metric(result, "none", "test_acc")
+        for arm in ("ReLU", "ELU"):
+            d = paired_difference(metric(result, arm, "test_acc"), base)
+            lines.append(f"{arm} - none, paired by seed: {100 * d.mean:+.2f} points, "
+                         f"95% CI [{100 * d.low:+.2f}, {100 * d.high:+.2f}]")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: affordable on a shared machine)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (dry runs)")
+    parser.add_argument("--train-images", type=int, default=None, help="train on the first n images (dry runs)")
+    parser.add_argument("--val-images", type=int, default=None, help="validate on the first n images (dry runs)")
+    parser.add_argument("--test-images", type=int, default=None, help="test on the first n images (dry runs)")
+    parser.add_argument("--dry-run", action="store_true", help="do not write data/results/separable_nonlinearity.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    changes = {key: value for key, value in (("epochs", args.epochs), ("train_images", args.train_images),
+                                             ("val_images", args.val_images), ("test_images", args.test_images)) if value}
+    result = run(args.seeds, save=not args.dry_run, **changes)
+    print(report(result))
+    print(f"total {result['total_wall_s']:.0f} s; load average {result['machine']['load_average_1min']} "
+          f"-> {result['machine_after']['load_average_1min']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
