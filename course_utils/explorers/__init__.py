@@ -9,12 +9,16 @@ browser.
 * ``batchnorm``   - batch and running statistics against the population's (lesson 03)
 * ``inception_module`` - one Inception module, with reductions and naive, branch by branch (lesson 02)
 * ``factorization`` - one n x n conv, five factorizations: params, MACs, receptive field, rank, time (lesson 04)
+* ``segments``    - one k x k conv from groups = 1 to groups = C: params, MACs, measured time, GMAC/s (lesson 06)
+* ``residual_scaling`` - activation std per block and stem gradient of a deep residual Inception stack (lesson 05)
 """
 from .batchnorm import BNInputs, BNStatistics, bn_statistics, capture_bn_inputs
 from .bottleneck import BottleneckComparison, bottleneck_comparison
 from .factorization import FactorizationComparison, compare_factorizations, kernel_svd
+from .residual_scaling import ResidualInceptionStack, ScalingProfile, compare_scales, scaling_profile
 from .inception_module import ModuleCosts, inception_module_costs, naive_network, table1_presets
 from .seeing_inside import VIEWS, SeeingInsideSelection, layer_catalog, seeing_inside_choices
+from .segments import SegmentSpectrum, segment_spectrum
 
 __all__ = [
     "BNInputs", "BNStatistics", "bn_statistics", "capture_bn_inputs",
@@ -22,4 +26,6 @@ __all__ = [
     "FactorizationComparison", "compare_factorizations", "kernel_svd",
     "ModuleCosts", "inception_module_costs", "naive_network", "table1_presets",
     "VIEWS", "SeeingInsideSelection", "layer_catalog", "seeing_inside_choices",
+    "SegmentSpectrum", "segment_spectrum",
+    "ResidualInceptionStack", "ScalingProfile", "compare_scales", "scaling_profile",
 ]

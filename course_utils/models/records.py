@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ModelRecord", "RECORDS", "markdown_table", "record"]
+__all__ = ["ModelRecord", "RECORDS", "markdown_table", "record", "PaperAccuracy", "PAPER_ACCURACY"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,42 @@ def record(name: str) -> ModelRecord:
     if name not in RECORDS:
         raise ValueError(f"No record for {name!r}. Records: {', '.join(RECORDS)}.")
     return RECORDS[name]
+
+
+@dataclass(frozen=True)
+class PaperAccuracy:
+    """ImageNet (ILSVRC 2012 validation) error of one model as its paper reports it, single model, single crop.
+
+    Attributes:
+        top1_error, top5_error: percent; None where the paper does not report it.
+        source: the paper (arXiv id) and the table the figures come from.
+    """
+
+    top1_error: float | None
+    top5_error: float | None
+    source: str
+
+    @property
+    def top1(self) -> float | None:
+        """Top-1 accuracy in percent (100 - error)."""
+        return None if self.top1_error is None else round(100 - self.top1_error, 2)
+
+    @property
+    def top5(self) -> float | None:
+        return None if self.top5_error is None else round(100 - self.top5_error, 2)
+
+
+#: The papers' ImageNet figures, by registered model name (cited, not measured: the course has no ImageNet).
+#: The Inception-v4 paper's Table 2 evaluates five of them alike (single crop, single model, on the
+#: "non-blacklisted subset" of the validation set); GoogLeNet's paper reports only a top-5 error.
+PAPER_ACCURACY: dict[str, PaperAccuracy] = {
+    "googlenet_paper": PaperAccuracy(None, 10.07, "arXiv 1409.4842, Table 3 (1 model, 1 crop; top-1 not reported)"),
+    "bn_inception": PaperAccuracy(25.2, 7.8, "arXiv 1602.07261, Table 2 (BN-Inception)"),
+    "inception_v3": PaperAccuracy(21.2, 5.6, "arXiv 1602.07261, Table 2 (as arXiv 1512.00567, Table 3)"),
+    "inception_resnet_v1": PaperAccuracy(21.3, 5.5, "arXiv 1602.07261, Table 2"),
+    "inception_v4": PaperAccuracy(20.0, 5.0, "arXiv 1602.07261, Table 2"),
+    "inception_resnet_v2": PaperAccuracy(19.9, 4.9, "arXiv 1602.07261, Table 2"),
+}
 
 
 def markdown_table() -> str:

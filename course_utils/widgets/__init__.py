@@ -9,11 +9,15 @@ here are only controls, a text readout and a plot.
 * ``batchnorm``   - ``bn_explorer_widget`` (lesson 03)
 * ``inception_module`` - ``module_builder_widget`` (lesson 02)
 * ``factorization`` - ``factorization_explorer_widget`` (lesson 04)
+* ``segments``    - ``segment_spectrum_widget`` (lesson 06)
+* ``residual_scaling`` - ``residual_scaling_widget`` (lesson 05)
 """
 from .batchnorm import bn_explorer_widget, plot_bn_statistics
 from .bottleneck import cost_explorer_widget, plot_bottleneck
 from .factorization import factorization_explorer_widget, plot_factorizations
 from .inception_module import module_builder_widget, plot_module_costs
+from .residual_scaling import plot_scaling, residual_scaling_widget
 from .seeing_inside import render_seeing_inside, seeing_inside_widget
+from .segments import plot_segment_spectrum, segment_spectrum_widget
 
-__all__ = ["bn_explorer_widget", "plot_bn_statistics", "cost_explorer_widget", "plot_bottleneck", "factorization_explorer_widget", "plot_factorizations", "module_builder_widget", "plot_module_costs", "render_seeing_inside", "seeing_inside_widget"]
+__all__ = ["bn_explorer_widget", "plot_bn_statistics", "cost_explorer_widget", "plot_bottleneck", "factorization_explorer_widget", "plot_factorizations", "module_builder_widget", "plot_module_costs", "render_seeing_inside", "seeing_inside_widget", "plot_scaling", "residual_scaling_widget", "plot_segment_spectrum", "segment_spectrum_widget"]
