@@ -176,7 +176,7 @@ def time_interleaved(
 
 
 # --------------------------------------------------------------------------- the experiment's network
-#: Output channels and strides of the plain CNN's eight 3x3 convolutions (48 x 48 input).
+#: Output channels and strides of the plain CNN's eight 3x3 convolutions.
 PLAIN_CNN_LAYERS: tuple = ((16, 2), (16, 1), (24, 2), (24, 1), (32, 2), (32, 1), (48, 1), (48, 1))
 
 
@@ -210,7 +210,7 @@ class PlainCNN(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        # N x 3 x 48 x 48 -> 16 @24, 16 @24, 24 @12, 24 @12, 32 @6, 32 @6, 48 @6, 48 @6
+        # N x 3 x 32 x 32 -> 16 @16, 16 @16, 24 @8, 24 @8, 32 @4, 32 @4, 48 @4, 48 @4 (48 x 48: 24, 12, 6)
         x = self.layers(x)
         return self.fc(x.mean(dim=(2, 3)))  # N x 48 -> N x 10
 
@@ -261,13 +261,15 @@ def activation_probe(model: PlainCNN, x: Tensor) -> dict[str, list]:
 # --------------------------------------------------------------------------- one run of the stored experiment
 #: What every run of the BN x learning-rate experiment shares.
 BN_LR_RECIPE: dict = {
-    "epochs": 4,
-    "batch_size": 32,
-    "train_images": 3200,
-    "val_images": 1000,
+    "epochs": 3,
+    "batch_size": 16,
+    "image_size": 32,
+    "train_images": 1600,
+    "val_images": 500,
+    "test_images": 1000,
     "weight_decay": 5e-4,
     "momentum": 0.9,
-    "probe_images": 256,
+    "probe_images": 128,
     "log_every": 10,
 }
 #: The four arms: BN on/off x the baseline and a 10x higher learning rate (constant, SGD with Nesterov momentum).
@@ -286,14 +288,15 @@ def train_plain_cnn(
     seed: int,
     batch_norm: bool,
     lr: float,
-    epochs: int = 4,
-    batch_size: int = 32,
-    train_images: int | None = 3200,
+    epochs: int = 3,
+    batch_size: int = 16,
+    image_size: int = 32,
+    train_images: int | None = 1600,
     weight_decay: float = 5e-4,
     momentum: float = 0.9,
-    probe_images: int = 256,
+    probe_images: int = 128,
     log_every: int = 10,
-    val_images: int | None = 1000,
+    val_images: int | None = 500,
     test_images: int | None = None,
     device: str = "cpu",
 ) -> dict:
@@ -310,7 +313,8 @@ def train_plain_cnn(
     activation statistics per depth (``act_*``, see :func:`activation_probe`) at step 0 and
     after every epoch, measured on the first ``probe_images`` validation images. Validation
     uses the first ``val_images`` images of that split, the test accuracy all of the test
-    split (``test_images`` to shorten it).
+    split (``test_images`` to shorten it). Images are ``image_size`` pixels square (the
+    embedded shapes drawn at 32 px by default: the experiment must stay affordable on a CPU).
     """
     from .data import embedded_loaders
     from .runtime import seed_everything
@@ -322,7 +326,7 @@ def train_plain_cnn(
         sizes["val"] = val_images
     if test_images:
         sizes["test"] = test_images
-    loaders = embedded_loaders(batch_size=batch_size, seed=DATASET_SEED, sizes=sizes or None)
+    loaders = embedded_loaders(batch_size=batch_size, seed=DATASET_SEED, size=image_size, sizes=sizes or None)
     probe_x = torch.cat([x for x, _ in loaders.val])[:probe_images].to(device)
     model = plain_cnn(batch_norm=batch_norm).to(device)
     optimizer = make_optimizer(model, "sgd", lr=lr, weight_decay=weight_decay, momentum=momentum)
