@@ -102,13 +102,17 @@ assert v4_costs.total_params == record("inception_v4").params and v4_costs.total
 assert [shapes[n] for n in one_of_each] == [(384, 35, 35), (384, 35, 35), (1024, 17, 17), (1024, 17, 17),
                                             (1536, 8, 8), (1536, 8, 8)]
 assert (len(v4.inception_a), len(v4.inception_b), len(v4.inception_c)) == (4, 7, 3)
+passed_through = {n: shapes[p][0] for n, p in (("reduction_a", "inception_a.0"), ("reduction_b", "inception_b.0"))}
+print(f"channels a reduction's max pool passes through: {passed_through}")
+assert passed_through == {"reduction_a": 384, "reduction_b": 1024}
+assert max(one_of_each, key=lambda n: v4_costs.row(n).macs) == "stem"
 
 # %% [markdown]
 # Three things to read off the table. Each reduction block **widens** as it halves the grid (384 -> 1024 -> 1536
-# channels), so the representation shrinks gently (lesson 04's principle 1). The reduction blocks are cheap in
-# parameters *per MAC* because much of their output is a max pool passing the input through. And the
-# most expensive single module is not an Inception block at all: the stem, which runs on the 147 x 147 and
-# 73 x 73 grids.
+# channels), so the representation shrinks gently (lesson 04's principle 1). Part of each reduction's output costs
+# nothing: its max pool branch passes every input channel through (384 of Reduction-A's 1024 channels, 1024 of
+# Reduction-B's 1536). And the most expensive single module is not an Inception block at all: the stem, which runs
+# on the 147 x 147 and 73 x 73 grids.
 #
 # The same network as [torchinfo](https://github.com/TylerYep/torchinfo) summarizes it at depth 2 (every block of
 # every stage, still on the meta device):
