@@ -225,6 +225,11 @@ class CourseModel(nn.Module):
     #: Attribute names of the auxiliary classifiers (None when built without them).
     aux_head_names: tuple[str, ...] = ()
 
+    @property
+    def aux_logits(self) -> bool:
+        """Whether the model was built with its auxiliary classifiers."""
+        return bool(self.aux_heads())
+
     def aux_heads(self) -> list[nn.Module]:
         """Auxiliary classifier modules (empty for models without them)."""
         return [head for name in self.aux_head_names if (head := getattr(self, name)) is not None]

@@ -420,10 +420,6 @@ class InceptionV3(CourseModel):
             FeatureInfo("Mixed_7c", self.Mixed_7c.out_channels, 16 * r),
         ]
 
-    @property
-    def aux_logits(self) -> bool:
-        return self.AuxLogits is not None
-
     def _forward_trunk(self, x: Tensor, with_aux: bool) -> tuple[Tensor, list[Tensor]]:
         """Image -> last feature map, plus the auxiliary logits when ``with_aux``."""
         if self.transform_input:
