@@ -538,6 +538,8 @@ experiments.plot_curves(aux_result, "val_acc", ax=ax_acc, ylabel="validation acc
 experiments.plot_curves(aux_result, "val_loss", ax=ax_loss, ylabel="validation loss (main head)")
 ax_acc.set_title("validation accuracy per epoch (band: min-max over seeds)", fontsize=10)
 ax_loss.set_title("validation loss per epoch", fontsize=10)
+for ax in (ax_acc, ax_loss):
+    ax.set_xticks(range(1, aux_result["recipe"]["epochs"] + 1))
 fig.tight_layout()
 plt.show()
 
@@ -655,9 +657,10 @@ for k, (branch, result) in enumerate(ablation.items()):
     ax.bar(np.arange(len(SIZE_BINS) - 1) + (k - 2) * width, [100 * a for a in result.accuracy], width,
            color=color, label=label)
 ax.set_xticks(np.arange(len(SIZE_BINS) - 1), [f"{lab}\n({n} images)" for lab, n in zip(ablation["none"].labels, ablation["none"].count)])
-ax.set(xlabel="object radius / image side", ylabel="test accuracy (%)", ylim=(0, 105),
+ax.set(xlabel="object radius / image side", ylabel="test accuracy (%)", ylim=(0, 122),
        title=f"mini GoogLeNet, one branch of {ABLATED} zeroed at a time")
-ax.legend(fontsize=8, ncol=5, loc="lower center")
+ax.set_yticks(range(0, 101, 20))
+ax.legend(fontsize=8, ncol=5, loc="upper center")
 ax.grid(axis="y", alpha=0.3)
 fig.tight_layout()
 plt.show()
