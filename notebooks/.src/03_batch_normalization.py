@@ -504,7 +504,7 @@ if not RETRAIN:
 # %% [markdown]
 # **With BN** what every ReLU receives keeps a spread of about 1 at every depth, all through training. That is
 # BN's definition at work (its output is gamma times a unit-variance value, and gamma moves little in 300
-# steps), not a finding. **Without BN** the spread is set by the weights: He initialization keeps it near 1 at
+# steps), not a finding. **Without BN** the spread is set by the weights: He initialization keeps it of order 1 at
 # step 0, but training pulls the layers apart. In the stalled runs the deep layers' inputs shrink towards
 # zero and pile up at or below it, so their ReLUs output almost nothing (dead units), the classifier sees
 # nearly the same features for every image and the gradient that reaches early layers fades. At the high rate
