@@ -30,6 +30,7 @@ import platform
 import statistics
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -309,7 +310,8 @@ def plot_curves(
             data[row, : len(curve)] = [np.nan if v is None else v for v in curve]
         xs = np.asarray(metric(result, arm, x_key)[0]) if x_key else np.arange(1, length + 1)
         color = (colors or {}).get(arm, f"C{i}")
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an epoch where every seed diverged: no mean
             finite = np.where(np.isfinite(data), data, np.nan)
             mean = np.nanmean(finite, axis=0) if np.isfinite(finite).any() else np.full(length, np.nan)
             low, high = np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)

@@ -76,3 +76,11 @@ def test_plot_curves_draws_each_arm(data_dir):
         "p", fake_run, {"a": {"bonus": 0.1}, "b": {}}, seeds=[0, 1], recipe={"epochs": 3}, save=False, progress=False)
     ax = experiments.plot_curves(result, "val_acc")
     assert len(ax.get_legend().get_texts()) == 2
+
+
+def test_plot_curves_is_silent_when_every_seed_diverged(recwarn):
+    import matplotlib
+    matplotlib.use("Agg")
+    result = {"name": "d", "arms": {"a": [{"seed": s, "loss": [1.0, None]} for s in range(3)]}}
+    experiments.plot_curves(result, "loss")
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
