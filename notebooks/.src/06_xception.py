@@ -212,11 +212,12 @@ assert spectrum.time_ratio(C) > 2 / C
 
 # %% [markdown]
 # Read the chart from left to right. The blue line, MACs, falls in a straight line on log axes: halve the segments'
-# width, halve the arithmetic. The red line, time, falls far less and flattens out: past some number of groups the
-# layer takes about as long whatever its MACs. The green line is why: the **achieved GMAC/s collapses** towards the
-# depthwise end. A regular convolution is a large matrix product that keeps the CPU's vector units busy; a depthwise
+# width, halve the arithmetic. The red line, time, falls far less, unevenly, with flat stretches where more groups
+# buy nothing (on the machine that stored this page: 22x faster from end to end for 96x fewer MACs). The green line
+# is why: the **achieved GMAC/s collapses** towards the depthwise end. A regular convolution is a large matrix product that keeps the CPU's vector units busy; a depthwise
 # convolution does 9 multiply-adds per value it reads, and spends its time moving data (section 4). Your machine
-# decides where the time stops falling, and the next exercise asks you to read it off.
+# decides where the time stops falling (PyTorch has a special kernel for the pure depthwise case, so the last point
+# may drop again), and the next exercise asks you to read it off.
 #
 # ### Explore it yourself
 #
@@ -244,7 +245,8 @@ lesson06.check_time_plateau(answer_2, spectrum)
 # `spectrum.plateau()` gives the fewest groups whose best run is within 25% of the fastest run (the check accepts
 # readings within 15-40%, because timings on a shared machine wobble). On a quiet x86 laptop it is typically a few
 # groups to a few dozen; it depends on the CPU's vector width, its caches and PyTorch's kernels for grouped
-# convolutions. Whatever your number, it is well below 96: the last MACs saved are not saved in time.
+# convolutions. If your answer is 96 (PyTorch's dedicated depthwise kernel can make the last point the fastest),
+# look at the GMAC/s column: even then the time fell far less than the 96x in MACs.
 # </details>
 #
 # ## 4. Why depthwise is slow: arithmetic intensity and the profiler
@@ -312,7 +314,7 @@ assert full.time_share > 2 * full.mac_share and small.time_share > small.mac_sha
 
 # %% [markdown]
 # In the full network the depthwise convolutions do **1.6% of the MACs** and take several times that share of the
-# time (13-14% when this was written, on one thread of a busy x86 machine; your numbers are above). In the mini
+# time (13-16% when this was written, on one thread of a busy x86 machine; your numbers are above). In the mini
 # network, where channels are few and grids small, they do 6.7% of the MACs and again a larger share of the time
 # (12-34% in our runs: small layers are noisy to time).
 # The pointwise 1x1 convs do 93% of the full network's arithmetic at a high rate; the depthwise ones are cheap to
@@ -321,8 +323,8 @@ assert full.time_share > 2 * full.mac_share and small.time_share > small.mac_sha
 # > **Misconception: "fewer MACs means faster".** Articles on efficient networks often rank architectures by their
 # > FLOPs and read a 9x saving in MACs as a 9x speed-up. The depthwise conv is the counter-example: it cuts the
 # > arithmetic of a 3x3 layer by a factor of C, but it does about one MAC per byte moved, so memory, not arithmetic,
-# > sets its speed. In Xception it is 1.6% of the MACs and a much larger share of the time, and the segment spectrum
-# > above stops getting faster long before the MACs stop falling. The paper itself reports Xception training slightly
+# > sets its speed. In Xception it is 1.6% of the MACs and a much larger share of the time, and along the segment
+# > spectrum above the time falls far less than the MACs. The paper itself reports Xception training slightly
 # > *slower* than Inception v3 (28 against 31 gradient steps per second on its GPUs, Table 3), and notes that
 # > depthwise convolutions were not well optimized. Count MACs to compare arithmetic; measure to compare speed.
 #
@@ -512,10 +514,10 @@ for name, times in samples.items():
 # * A depthwise separable conv is a depthwise k x k then a pointwise 1x1: `1/C_out + 1/k^2` of a regular conv's MACs
 #   and weights (8.9x fewer at 728 channels, 3x3), almost all of it in the 1x1. Its order (depthwise first) differs from
 #   an Inception module's (1x1 first) only at the ends of a stack.
-# * Measured: across the spectrum the MACs fall 96x while the time stops falling much earlier; the achieved GMAC/s
-#   collapses towards depthwise. A depthwise 3x3 does about 1 MAC per byte moved against about 80 for a dense one, so
+# * Measured: across the spectrum the MACs fall 96x while the time falls far less, with flat stretches; the achieved
+#   GMAC/s collapses towards depthwise. A depthwise 3x3 does about 1 MAC per byte moved against about 80 for a dense one, so
 #   memory sets its speed. In Xception, depthwise convs are 1.6% of the MACs and a several times larger share of the
-#   time (about 14% here); in the mini, 6.7% of the MACs and more of its time. Fewer MACs is not faster.
+#   time (13-16% in our runs); in the mini, 6.7% of the MACs and more of its time. Fewer MACs is not faster.
 # * The stored experiment (3 arms x 3 seeds): no nonlinearity, ReLU or ELU between depthwise and pointwise all end
 #   near 82% with a spread of 2-4 points; the paired intervals include zero. The paper's Figure 10 advantage for no
 #   activation does not show at our scale: a null result, reported as such.
