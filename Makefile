@@ -42,7 +42,7 @@ $(BIN)/python:
 PIP := $(BIN)/python -m pip install --disable-pip-version-check
 OFFLINE_HINT := echo "Set-up could not install everything: the network (PyPI) is needed the first time, and again only when pyproject.toml or $(CONSTRAINTS) asks for a package or version that .venv does not have yet (see the lines above). Connect once and rerun." >&2; exit 1
 define install_extra
-	$(PIP) -c $(CONSTRAINTS) 'setuptools>=64' || { $(OFFLINE_HINT); }
+	$(PIP) -c $(CONSTRAINTS) 'setuptools>=70.1' || { $(OFFLINE_HINT); }
 	$(PIP) --no-build-isolation -c $(CONSTRAINTS) -e '.[$(1)]' || { $(OFFLINE_HINT); }
 	touch $@
 endef
