@@ -314,7 +314,7 @@ assert full.time_share > 2 * full.mac_share and small.time_share > small.mac_sha
 
 # %% [markdown]
 # In the full network the depthwise convolutions do **1.6% of the MACs** and take several times that share of the
-# time (13-16% when this was written, on one thread of a busy x86 machine; your numbers are above). In the mini
+# time (11-16% in our runs, on one thread of a busy x86 machine; your numbers are above). In the mini
 # network, where channels are few and grids small, they do 6.7% of the MACs and again a larger share of the time
 # (12-34% in our runs: small layers are noisy to time).
 # The pointwise 1x1 convs do 93% of the full network's arithmetic at a high rate; the depthwise ones are cheap to
@@ -517,7 +517,7 @@ for name, times in samples.items():
 # * Measured: across the spectrum the MACs fall 96x while the time falls far less, with flat stretches; the achieved
 #   GMAC/s collapses towards depthwise. A depthwise 3x3 does about 1 MAC per byte moved against about 80 for a dense one, so
 #   memory sets its speed. In Xception, depthwise convs are 1.6% of the MACs and a several times larger share of the
-#   time (13-16% in our runs); in the mini, 6.7% of the MACs and more of its time. Fewer MACs is not faster.
+#   time (11-16% in our runs); in the mini, 6.7% of the MACs and more of its time. Fewer MACs is not faster.
 # * The stored experiment (3 arms x 3 seeds): no nonlinearity, ReLU or ELU between depthwise and pointwise all end
 #   near 82% with a spread of 2-4 points; the paired intervals include zero. The paper's Figure 10 advantage for no
 #   activation does not show at our scale: a null result, reported as such.
