@@ -5,6 +5,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from ..explorers.batchnorm import BATCH_SIZES, MOMENTA, BNInputs, BNStatistics, bn_statistics
+from ._live import on_change, redraw
 
 
 def plot_bn_statistics(stats: BNStatistics, channel: int = 0, axes=None):
@@ -58,12 +59,8 @@ def bn_explorer_widget(inputs: BNInputs, batch_size: int = 32, momentum: float =
     def update(_change=None):
         stats = bn_statistics(inputs, steps=steps, **{name: w.value for name, w in controls.items()})
         readout.value = f"<pre>layer {inputs.layer}\n{stats.text()}</pre>"
-        plot.clear_output(wait=True)
-        with plot:
-            plot_bn_statistics(stats, channel=channel)
-            plt.show()
+        redraw(plot, plot_bn_statistics, stats, channel=channel)
 
-    for w in controls.values():
-        w.observe(update, names="value")
+    on_change(controls.values(), update)
     update()
     return widgets.VBox([*controls.values(), readout, plot])

@@ -8,6 +8,7 @@ from matplotlib.ticker import FuncFormatter
 from .. import costs
 from ..checks import check_choice, check_int, check_kwargs
 from ..explorers.bottleneck import BottleneckComparison, bottleneck_comparison
+from ._live import on_change, redraw
 
 #: What the cost explorer's controls offer: (min, max, step) of each slider, the kernel menu.
 SLIDERS = {"in_channels": (8, 1024, 8), "out_channels": (8, 512, 8), "spatial": (7, 112, 1), "reduction": (4, 256, 4)}
@@ -74,12 +75,8 @@ def cost_explorer_widget(**defaults) -> widgets.Widget:
     def update(_change=None):
         result = bottleneck_comparison(**{name: w.value for name, w in controls.items()})
         readout.value = "<pre>" + result.summary() + "</pre>"
-        plot.clear_output(wait=True)
-        with plot:
-            plot_bottleneck(result)
-            plt.show()
+        redraw(plot, plot_bottleneck, result)
 
-    for w in controls.values():
-        w.observe(update, names="value")
+    on_change(controls.values(), update)
     update()
     return widgets.VBox([*controls.values(), readout, plot])

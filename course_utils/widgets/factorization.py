@@ -16,6 +16,7 @@ from ..explorers.factorization import (
     compare_factorizations,
     quick_latency,
 )
+from ._live import on_change, redraw
 
 #: One colour per factorization, the same in every figure of lesson 04.
 COLORS = {
@@ -119,13 +120,9 @@ def factorization_explorer_widget(measure=None, **defaults) -> widgets.Widget:
         readout.value = ("<b>" + html.escape(result.verdict()) + "</b>"
                          + (f"<br><i>{html.escape(result.note)}</i>" if result.note else "")
                          + "<pre style='font-size:11px'>" + html.escape("\n".join(table)) + "</pre>")
-        plot.clear_output(wait=True)
-        with plot:
-            plot_factorizations(result)
-            plt.show()
+        redraw(plot, plot_factorizations, result)
 
-    for w in [*controls.values(), *boxes.values(), timing]:
-        w.observe(update, names="value")
+    on_change([*controls.values(), *boxes.values(), timing], update)
     update()
     choose = widgets.HBox([widgets.Label("compare:"), *boxes.values()])
     return widgets.VBox([*controls.values(), choose, timing, readout, plot])

@@ -7,6 +7,7 @@ from matplotlib.ticker import FuncFormatter
 
 from .. import costs
 from ..explorers.inception_module import ModuleCosts, inception_module_costs, table1_presets
+from ._live import redraw
 
 #: One colour per branch, in concatenation order (the naive module's pool branch shares the 4th).
 BRANCH_COLORS = ("#4f81bd", "#c0504d", "#9bbb59", "#8064a2")
@@ -85,10 +86,7 @@ def module_builder_widget(preset: str = "inception3a") -> widgets.Widget:
     def update(_change=None):
         result = inception_module_costs(**{name: w.value for name, w in controls.items()})
         readout.value = "<pre>" + result.summary() + "</pre>"
-        plot.clear_output(wait=True)
-        with plot:
-            plot_module_costs(result)
-            plt.show()
+        redraw(plot, plot_module_costs, result)
 
     def on_slider(_change):
         if state["applying"]:

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 
 from ..checks import check_int, check_kwargs, check_number
 from ..explorers.residual_scaling import ScalingProfile, scaling_profile
+from ._live import on_change, redraw
 
 #: (min, max, step) of the two sliders.
 SCALE_RANGE = (0.05, 1.0, 0.05)
@@ -69,12 +70,8 @@ def residual_scaling_widget(**defaults) -> widgets.Widget:
             lines.append(f"gradient at the stem: {profile.stem_grad_norm / reference.stem_grad_norm:.2f}x the "
                          "unscaled stack's")
         readout.value = "<pre style='font-size:11px'>" + html.escape("\n".join(lines)) + "</pre>"
-        plot.clear_output(wait=True)
-        with plot:
-            plot_scaling(profile, reference)
-            plt.show()
+        redraw(plot, plot_scaling, profile, reference)
 
-    scale.observe(update, names="value")
-    depth.observe(update, names="value")
+    on_change([scale, depth], update)
     update()
     return widgets.VBox([scale, depth, readout, plot])

@@ -7,6 +7,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 
 from ..explorers.segments import SegmentSpectrum, divisors, interleaved_latency, segment_spectrum
+from ._live import redraw
 
 #: The colours of lesson 06's spectrum figures: MACs, time, achieved rate.
 COLORS = {"macs": "#4f81bd", "time": "#c0504d", "rate": "#9bbb59"}
@@ -97,10 +98,7 @@ def segment_spectrum_widget(measure=None, **defaults) -> widgets.Widget:
         readout.value = ("<b>" + html.escape(result.verdict()) + "</b><br>" + html.escape(line)
                          + (f"<br><i>{html.escape(result.note)}</i>" if result.note else "")
                          + "<pre style='font-size:11px'>" + html.escape("\n".join(table)) + "</pre>")
-        plot.clear_output(wait=True)
-        with plot:
-            plot_segment_spectrum(result, selected=g)
-            plt.show()
+        redraw(plot, plot_segment_spectrum, result, selected=g)
 
     def rebuild(_change=None):
         c = controls["channels"].value
