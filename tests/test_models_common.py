@@ -216,6 +216,15 @@ def test_every_model_is_its_class_built_from_its_frozen_config(built):
     assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
 
 
+def test_reset_classifier_keeps_the_config_in_step():
+    model = create_model("mini_googlenet", aux_logits=True)
+    model.reset_classifier(7)
+    assert model.config.num_classes == 7
+    with torch.device("meta"):
+        again = type(model)(model.config)
+    assert {k: v.shape for k, v in again.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}
+
+
 def test_a_mistyped_config_field_is_named_with_the_fields_there_are():
     with pytest.raises(ValueError, match="Did you mean 'drop_rate'") as info:
         create_model("mini_xception", dropout=0.1)

@@ -218,6 +218,8 @@ class CourseModel(nn.Module):
         """Replace the classifier (and any auxiliary classifiers) for ``num_classes``."""
         check_int(num_classes, "num_classes", minimum=0, hint="(0 removes the classifier.)")
         self.num_classes = num_classes
+        if getattr(self, "config", None) is not None:  # the config keeps describing the model it built
+            self.config = self.config.replace(num_classes=num_classes)
         self.fc = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
         for aux in self.aux_heads():
             aux.reset_classifier(num_classes)
