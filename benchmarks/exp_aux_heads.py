@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from course_utils.experiments import paired_difference, run_experiment, summarize
+from course_utils.experiments import paired_difference, run_experiment, summarize, totals_line
 from course_utils.train import DATASET_SEED, evaluate, fit, recipe_for
 
 NAME = "aux_heads"
@@ -186,8 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = run(args.seeds, save=not args.dry_run, **subset)
     print(report(result))
-    print(f"total {result['total_wall_s']:.0f} s; load average {result['machine']['load_average_1min']} "
-          f"-> {result['machine_after']['load_average_1min']}")
+    print(totals_line(result))
     return 0
 
 

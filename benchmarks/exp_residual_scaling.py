@@ -24,7 +24,6 @@ channels (zero for every test image) after the last block, the paper's symptom.
 """
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 import warnings
@@ -32,7 +31,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from course_utils.experiments import metric, paired_difference, run_experiment, summarize
+from course_utils.experiments import DRY_RUN_OVERRIDES, command_line, metric, paired_line, run_experiment, summarize
 
 NAME = "residual_scaling"
 ARMS: dict[str, dict] = {
@@ -149,31 +148,12 @@ def report(result: Mapping) -> str:
                      f"init growth {metric(result, arm, 'init_growth')[0]:.2f}x")
     arms = list(result["arms"])
     if all(len(r) >= 2 for r in result["arms"].values()):
-        d = paired_difference(metric(result, arms[1], "test_acc"), metric(result, arms[0], "test_acc"))
-        lines.append(f"{arms[1]} - {arms[0]}, paired by seed: {100 * d.mean:+.2f} points, "
-                     f"95% CI [{100 * d.low:+.2f}, {100 * d.high:+.2f}]")
+        lines.append(paired_line(result, arms[1], arms[0]))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (1 on a busy machine)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (dry runs)")
-    parser.add_argument("--lr", type=float, default=None, help="override the recipe's learning rate")
-    parser.add_argument("--train-images", type=int, default=None, help="train on the first n images (dry runs)")
-    parser.add_argument("--val-images", type=int, default=None, help="validate on the first n images (dry runs)")
-    parser.add_argument("--test-images", type=int, default=None, help="test on the first n images (dry runs)")
-    parser.add_argument("--dry-run", action="store_true", help="do not write data/results/residual_scaling.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    changes = {key: value for key, value in (("epochs", args.epochs), ("lr", args.lr), ("train_images", args.train_images),
-                                             ("val_images", args.val_images), ("test_images", args.test_images)) if value}
-    result = run(args.seeds, save=not args.dry_run, **changes)
-    print(report(result))
-    print(f"total {result['total_wall_s']:.0f} s; load average {result['machine']['load_average_1min']} "
-          f"-> {result['machine_after']['load_average_1min']}")
-    return 0
+    return command_line(__doc__, NAME, SEEDS, run, report, argv, threads=2, overrides={**DRY_RUN_OVERRIDES, "lr": (float, "override the recipe's learning rate")})
 
 
 if __name__ == "__main__":

@@ -21,13 +21,11 @@ and machine facts; lesson 06 loads the file, and its ``RETRAIN`` switch calls :f
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Mapping, Sequence
 
-import torch
 
-from course_utils.experiments import metric, paired_difference, run_experiment, summarize
+from course_utils.experiments import command_line, metric, paired_line, run_experiment, summarize
 from course_utils.separable import SEPARABLE_RECIPE, train_separable_net
 
 NAME = "separable_nonlinearity"
@@ -67,32 +65,13 @@ def report(result: Mapping) -> str:
                      f"(runs {', '.join(f'{100 * a:.2f}' for a in accs)}); diverged {diverged}; "
                      f"train time {t.mean:.1f} s +- {t.std:.1f}")
     if all(len(r) >= 2 for r in result["arms"].values()):
-        base = metric(result, "none", "test_acc")
         for arm in ("ReLU", "ELU"):
-            d = paired_difference(metric(result, arm, "test_acc"), base)
-            lines.append(f"{arm} - none, paired by seed: {100 * d.mean:+.2f} points, "
-                         f"95% CI [{100 * d.low:+.2f}, {100 * d.high:+.2f}]")
+            lines.append(paired_line(result, arm, "none"))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: affordable on a shared machine)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (dry runs)")
-    parser.add_argument("--train-images", type=int, default=None, help="train on the first n images (dry runs)")
-    parser.add_argument("--val-images", type=int, default=None, help="validate on the first n images (dry runs)")
-    parser.add_argument("--test-images", type=int, default=None, help="test on the first n images (dry runs)")
-    parser.add_argument("--dry-run", action="store_true", help="do not write data/results/separable_nonlinearity.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    changes = {key: value for key, value in (("epochs", args.epochs), ("train_images", args.train_images),
-                                             ("val_images", args.val_images), ("test_images", args.test_images)) if value}
-    result = run(args.seeds, save=not args.dry_run, **changes)
-    print(report(result))
-    print(f"total {result['total_wall_s']:.0f} s; load average {result['machine']['load_average_1min']} "
-          f"-> {result['machine_after']['load_average_1min']}")
-    return 0
+    return command_line(__doc__, NAME, SEEDS, run, report, argv, threads=1)
 
 
 if __name__ == "__main__":

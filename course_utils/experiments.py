@@ -23,6 +23,7 @@ The layout of a result file::
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import os
@@ -325,3 +326,57 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return ax
+
+
+def paired_line(result: Mapping[str, Any], arm: str, baseline: str, key: str = "test_acc", label: str = "") -> str:
+    """One line: ``arm - baseline`` on ``key`` paired by seed, in points with its 95% interval."""
+    d = paired_difference(metric(result, arm, key), metric(result, baseline, key))
+    return (f"{arm} - {baseline}{f' ({label})' if label else ''}, paired by seed: {100 * d.mean:+.2f} points, "
+            f"95% CI [{100 * d.low:+.2f}, {100 * d.high:+.2f}]")
+
+
+def totals_line(result: Mapping[str, Any]) -> str:
+    """The whole experiment's wall time and the machine's load before and after it."""
+    return (f"total {result['total_wall_s']:.0f} s; load average {result['machine']['load_average_1min']} "
+            f"-> {result['machine_after']['load_average_1min']}")
+
+
+#: The recipe overrides every experiment script offers for a quick dry run (option -> type, help).
+DRY_RUN_OVERRIDES: dict[str, tuple[type, str]] = {
+    "epochs": (int, "override the recipe's epochs (dry runs)"),
+    "train_images": (int, "train on the first n images (dry runs)"),
+    "val_images": (int, "validate on the first n images (dry runs)"),
+    "test_images": (int, "test on the first n images (dry runs)"),
+}
+
+
+def command_line(
+    doc: str | None,
+    name: str,
+    seeds: Sequence[int],
+    run: Callable[..., Mapping[str, Any]],
+    report: Callable[[Mapping[str, Any]], str],
+    argv: list[str] | None = None,
+    threads: int = 2,
+    overrides: Mapping[str, tuple[type, str]] = DRY_RUN_OVERRIDES,
+) -> int:
+    """The command line every ``benchmarks/exp_*.py`` script shares.
+
+    ``--seeds``, ``--threads``, one option per recipe override (``--epochs``,
+    ``--train-images``...) and ``--dry-run``; then ``run(seeds, save=..., **overrides)``
+    and the printed ``report`` with the wall time and load average.
+    """
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(seeds))
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="torch CPU threads (the course measures with 2; 1 is affordable on a busy machine)")
+    for key, (kind, text) in overrides.items():
+        parser.add_argument("--" + key.replace("_", "-"), type=kind, default=None, help=text)
+    parser.add_argument("--dry-run", action="store_true", help=f"do not write data/results/{name}.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    changes = {key: getattr(args, key) for key in overrides if getattr(args, key)}
+    result = run(args.seeds, save=not args.dry_run, **changes)
+    print(report(result))
+    print(totals_line(result))
+    return 0
