@@ -73,11 +73,7 @@ def run_aux_heads(
 
     recipe = recipe_for(MODEL, **recipe)
     seed_everything(seed)
-    sizes = {}
-    if train_images:
-        sizes["train"] = train_images
-    if eval_images:
-        sizes.update(val=eval_images, test=eval_images)
+    sizes = {"train": train_images, "val": eval_images, "test": eval_images}
     loaders = embedded_loaders(batch_size=recipe["batch_size"], seed=DATASET_SEED, sizes=sizes)
     model = create_model(MODEL, num_classes=10, aux_logits=aux_logits)
     fit_kwargs = {k: v for k, v in recipe.items() if k != "batch_size"}

@@ -78,7 +78,7 @@ def train_residual_stack(
     batch_size = recipe.pop("batch_size")
     init = scaling_profile(scale, depth, channels, batch_size=32, image_size=48, seed=seed)
     seed_everything(seed)
-    sizes = {split: n for split, n in (("train", train_images), ("val", val_images), ("test", test_images)) if n}
+    sizes = {"train": train_images, "val": val_images, "test": test_images}
     loaders = embedded_loaders(batch_size=batch_size, seed=DATASET_SEED, sizes=sizes)
     model = ResidualInceptionStack(depth, scale, channels)
     steps_per_epoch = len(loaders.train)

@@ -321,12 +321,8 @@ def train_plain_cnn(
     from .train import DATASET_SEED, evaluate, make_optimizer
 
     seed_everything(seed)
-    sizes = {"train": train_images} if train_images else {}
-    if val_images:
-        sizes["val"] = val_images
-    if test_images:
-        sizes["test"] = test_images
-    loaders = embedded_loaders(batch_size=batch_size, seed=DATASET_SEED, size=image_size, sizes=sizes or None)
+    sizes = {"train": train_images, "val": val_images, "test": test_images}
+    loaders = embedded_loaders(batch_size=batch_size, seed=DATASET_SEED, size=image_size, sizes=sizes)
     probe_x = torch.cat([x for x, _ in loaders.val])[:probe_images].to(device)
     model = plain_cnn(batch_norm=batch_norm).to(device)
     optimizer = make_optimizer(model, "sgd", lr=lr, weight_decay=weight_decay, momentum=momentum)

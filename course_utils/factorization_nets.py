@@ -144,7 +144,7 @@ def train_plain_net(
     shared = ("kernel_size", "widths", "train_images", "val_images", "test_images")
     recipe = {k: v for k, v in {**EXPERIMENT_RECIPE, **recipe}.items() if k not in shared}
     seed_everything(seed)
-    sizes = {split: n for split, n in (("train", train_images), ("val", val_images), ("test", test_images)) if n}
+    sizes = {"train": train_images, "val": val_images, "test": test_images}
     loaders = embedded_loaders(batch_size=recipe["batch_size"], seed=DATASET_SEED, sizes=sizes)
     model = PlainNet(kernel_size, factorization, widths)
     params = costs.count_params(model)

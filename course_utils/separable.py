@@ -373,7 +373,7 @@ def train_separable_net(
     shared = ("widths", "train_images", "val_images", "test_images")
     recipe = {k: v for k, v in {**SEPARABLE_RECIPE, **recipe}.items() if k not in shared}
     seed_everything(seed)
-    sizes = {split: n for split, n in (("train", train_images), ("val", val_images), ("test", test_images)) if n}
+    sizes = {"train": train_images, "val": val_images, "test": test_images}
     loaders = embedded_loaders(batch_size=recipe["batch_size"], seed=DATASET_SEED, sizes=sizes)
     model = SeparableNet(intermediate, widths)
     params = costs.count_params(model)

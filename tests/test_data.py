@@ -233,6 +233,8 @@ def test_embedded_loaders_batches(data_home):
     assert len(loaders.val.dataset) == 20 and not loaders.test.dataset.augment
     with pytest.raises(ValueError, match="unknown splits"):
         data.embedded_loaders(sizes={"training": 10})
+    full_test = data.embedded_loaders(batch_size=16, size=32, sizes={"train": 40, "val": 20, "test": None})
+    assert len(full_test.test.dataset) == len(data.embedded_loaders(size=32).test.dataset)  # None: the whole split
     with pytest.raises(ValueError, match="batch_size"):
         data.embedded_loaders(batch_size=0)
 

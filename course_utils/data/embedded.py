@@ -204,13 +204,14 @@ def embedded_loaders(
 
     The training loader shuffles with PyTorch's global generator, so
     ``course_utils.runtime.seed_everything`` makes the order repeat.
-    ``sizes`` overrides the number of images per split, e.g. ``{"train": 2000}``.
+    ``sizes`` overrides the number of images per split, e.g. ``{"train": 2000}``; a split
+    given ``None`` keeps its full size (so a caller can pass its optional counts as they are).
     Data lives in memory: ``num_workers=0`` (the default) is fastest here.
     """
     batch_size = check_int(batch_size, "batch_size", minimum=1, hint="64 is a good start.")
     eval_batch_size = check_int(eval_batch_size, "eval_batch_size", minimum=1)
     num_workers = check_int(num_workers, "num_workers", minimum=0)
-    sizes = dict(sizes or {})
+    sizes = {split: n for split, n in (sizes or {}).items() if n is not None}
     unknown = set(sizes) - set(SPLIT_SIZES)
     if unknown:
         raise CourseError(
