@@ -32,6 +32,7 @@ from .downloads import (
     image_folder,
     imagenette,
 )
+from .digits import DIGITS_CLASSES, Digits, DigitsSplits, digits_splits, digits_subset, plot_digits
 from .embedded import (
     EmbeddedShapes,
     Loaders,
@@ -60,6 +61,7 @@ from .shapes import (
 )
 
 __all__ = [
+    "DIGITS_CLASSES", "Digits", "DigitsSplits", "digits_splits", "digits_subset", "plot_digits",
     "BLOCK", "CIFAR10_MEAN", "CIFAR10_STD", "CIFAR10_URL", "CLASS_NAMES", "DEFAULT_SIZE",
     "DatasetUnavailableError", "EMBEDDED_MEAN", "EMBEDDED_STD", "EmbeddedShapes", "FASHION_MNIST_MEAN",
     "FASHION_MNIST_STD", "FASHION_MNIST_URL", "GENERATOR_VERSION", "IMAGENETTE_URL", "Loaders", "MAX_SIZE",
