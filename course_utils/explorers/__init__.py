@@ -11,6 +11,7 @@ browser.
 * ``factorization`` - one n x n conv, five factorizations: params, MACs, receptive field, rank, time (lesson 04)
 * ``segments``    - one k x k conv from groups = 1 to groups = C: params, MACs, measured time, GMAC/s (lesson 06)
 * ``residual_scaling`` - activation std per block and stem gradient of a deep residual Inception stack (lesson 05)
+* ``compare_models`` - any two figures of the family table against each other, ratios ranked (lesson 08)
 """
 from .batchnorm import BNInputs, BNStatistics, bn_statistics, capture_bn_inputs
 from .bottleneck import BottleneckComparison, bottleneck_comparison
@@ -19,6 +20,7 @@ from .residual_scaling import ResidualInceptionStack, ScalingProfile, compare_sc
 from .inception_module import ModuleCosts, inception_module_costs, naive_network, table1_presets
 from .seeing_inside import VIEWS, SeeingInsideSelection, layer_catalog, seeing_inside_choices
 from .segments import SegmentSpectrum, segment_spectrum
+from .compare_models import AXES, ComparePoints, Ranking, best_ratio, compare_points, suggest_log  # noqa: F401
 
 __all__ = [
     "BNInputs", "BNStatistics", "bn_statistics", "capture_bn_inputs",
