@@ -441,8 +441,9 @@ def pretrained_or_skip(name: str = "inception_v3", **kwargs) -> nn.Module | None
                     "the rest of the lesson runs without it.",
                     f"Run online (e.g. Colab) or put the weights at {path}; the lesson goes on without them.",
                     f"Run online (e.g. Colab) or put the weights at {path}",
-                    f"Run online (Colab) or put the file at {path}",
-                    f"Go online (Colab) or save them as {path}",
+                    f"Go online (Colab) or put the file at {path}",
+                    # a long path: name the folder by the call that gives it
+                    f"Go online (Colab) or put {location.cache_path.name} in torch.hub.get_dir()/checkpoints",
                 ),
             )
         else:
@@ -499,15 +500,25 @@ def imagenette_or_skip(root: str | Path | None = None, size: int = 160, preproce
 # ---------------------------------------------------------------------------
 # fine-tuning on Imagenette
 # ---------------------------------------------------------------------------
+def _drop_aux_heads(model: nn.Module) -> None:
+    """Remove a course model's auxiliary classifiers (what ``aux_logits=False`` would have built)."""
+    names = [name for name in getattr(model, "aux_head_names", ()) if getattr(model, name, None) is not None]
+    for name in names:
+        setattr(model, name, None)
+    config = getattr(model, "config", None)
+    if names and config is not None and hasattr(config, "aux_logits"):
+        model.config = config.replace(aux_logits=False)  # the config keeps describing the model
+
+
 def fine_tune_imagenette(model: nn.Module | None = None, root: str | Path | None = None, steps: int = 300, *,
                          lr: float = 3e-3, batch_size: int = 32, size: int = 160, max_val_images: int | None = None,
                          num_workers: int = 0, seed: int = 0, **fine_tune_kwargs) -> dict | None:
     """Fine-tune the pretrained Inception v3 on Imagenette's 10 classes; None (after two lines) if either is missing.
 
-    ``model`` defaults to ``pretrained_or_skip("inception_v3", aux_logits=False)``: the
-    auxiliary head is dropped because at Imagenette's 160 px it cannot run (its 5x5/3
-    pooling needs 299 px inputs) and a 10-class transfer does not need its extra
-    gradient. The classifier is replaced by a fresh 10-way one (``reset_classifier(10)``),
+    ``model`` defaults to ``pretrained_or_skip("inception_v3", aux_logits=False)``. Auxiliary
+    heads are dropped (from a model you pass too): at Imagenette's 160 px Inception v3's
+    cannot run (its 5x5/3 pooling needs 299 px inputs), and a 10-class transfer from
+    ImageNet features does not need their extra gradient. The classifier is replaced by a fresh 10-way one (``reset_classifier(10)``),
     the images are scaled as ``model.preprocess`` says, and the training loop is
     :func:`course_utils.transfer.fine_tune` (``steps``, ``lr`` and ``fine_tune_kwargs``,
     e.g. ``backbone_lr_factor``, ``bn``, ``device``, ``progress``, go to it; ``lr`` is the new
@@ -530,6 +541,7 @@ def fine_tune_imagenette(model: nn.Module | None = None, root: str | Path | None
     train, val = data
     num_classes = len(train.classes)
     model.reset_classifier(num_classes)
+    _drop_aux_heads(model)
     if max_val_images is not None and max_val_images < len(val):
         picks = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed))[:max_val_images]
         val = Subset(val, sorted(picks.tolist()))

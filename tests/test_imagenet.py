@@ -34,7 +34,7 @@ from course_utils.imagenet import (
     top5,
     wrong_preprocess,
 )
-from course_utils.models import create_model
+from course_utils.models import create_model, list_models
 from course_utils.models import pretrained
 from course_utils.models.base import MINI_INCEPTION_PREPROCESS, IMAGENET_MEAN, IMAGENET_STD, INCEPTION_MEAN, INCEPTION_STD
 from course_utils.models.googlenet import transform_imagenet_to_inception
@@ -260,14 +260,30 @@ def test_pretrained_or_skip_offline_prints_two_lines(no_network, empty_caches, c
     assert "Colab" in line2
 
 
-def test_the_offline_path_a_learner_sees_is_under_home(no_network, monkeypatch, tmp_path, capsys):
-    """Default cache (~/.cache/torch): the message shows it with ~, whole, in 100 characters."""
-    monkeypatch.delenv("TORCH_HOME", raising=False)
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+@pytest.fixture
+def default_caches_in_tmp_home(monkeypatch, tmp_path):
+    """The caches where a learner has them (~/.cache/...), with ~ a tmp dir."""
+    for name in ("TORCH_HOME", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_CACHE"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / ".cache/huggingface/hub"))
+
+
+def test_the_offline_path_a_learner_sees_is_under_home(no_network, default_caches_in_tmp_home, capsys):
+    """Default cache (~/.cache/torch): the message shows it with ~, whole, in 100 characters."""
     assert pretrained_or_skip() is None
-    _, line2 = _two_short_lines(capsys)
-    assert line2.endswith("~/.cache/torch/hub/checkpoints/inception_v3_google-0cc3c7bd.pth")
+    line1, line2 = _two_short_lines(capsys)
+    assert line1 == OFFLINE_LINE_1
+    assert line2 == "Go online (Colab) or put the file at ~/.cache/torch/hub/checkpoints/inception_v3_google-0cc3c7bd.pth"
+
+
+@pytest.mark.parametrize("name", list_models(pretrained=True))
+def test_every_weighted_model_skips_in_two_whole_lines(name, no_network, default_caches_in_tmp_home, capsys):
+    assert pretrained_or_skip(name) is None
+    line1, line2 = _two_short_lines(capsys)
+    assert name in line1 and "…" not in line2
+    file_name = locate_weights(weight_source(name)).cache_path.name
+    assert file_name in line2 and line2.startswith(("Run", "Go"))
 
 
 def test_pretrained_or_skip_does_not_hang(monkeypatch, empty_caches, capsys):
@@ -379,8 +395,9 @@ def test_fine_tune_imagenette_hands_the_loop_to_transfer(monkeypatch, network_fo
     monkeypatch.setattr(module, "fine_tune", _fake_fine_tune(calls), raising=False)
     root = _imagenette_tree(tmp_path)
     torch.manual_seed(0)
-    model = create_model("mini_inception_v3", num_classes=1000)
+    model = create_model("mini_inception_v3", num_classes=1000, aux_logits=True)
     result = fine_tune_imagenette(model, root, steps=2, batch_size=4, size=32, max_val_images=4, bn="frozen")
+    assert not model.aux_logits and model.AuxLogits is None and model.config.aux_logits is False
     assert result == {"steps": 2, "val_accuracy": 0.1}
     (call,) = calls
     assert call["model"] is model and model.num_classes == 10 and call["logits"] == (4, 10)
