@@ -103,6 +103,16 @@ def _imagenette_tree(root: Path, classes=tuple(IMAGENETTE_CLASSES), per_class=(2
     return root
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: these tests check code paths, not speed, and on a shared 2-core machine
+    two spinning threads per process can make a 0.5 s test take 10 s."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def mini_1000():
     """A small 1000-class model (48 px, random weights): the code paths without the 299 px cost."""
