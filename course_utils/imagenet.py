@@ -141,7 +141,8 @@ def wrong_preprocess(model: nn.Module) -> PreprocessConfig:
 
     For a model that expects [-1, 1] (``transform_input=False``), ImageNet's mean/std;
     for one that expects ImageNet's mean/std (the default ``inception_v3()``, which
-    re-maps it to [-1, 1] itself), [-1, 1]. Same size and crop as the right one.
+    re-maps it to [-1, 1] itself) or any other scaling, [-1, 1]. Same size and crop as
+    the right one.
     """
     right = _model_preprocess(model)
     if _same(right.mean, INCEPTION_MEAN) and _same(right.std, INCEPTION_STD):
@@ -155,8 +156,8 @@ def _model_preprocess(model: nn.Module) -> PreprocessConfig:
     preprocess = getattr(model, "preprocess", None)
     if not isinstance(preprocess, PreprocessConfig):
         raise CourseTypeError(
-            f"{type(model).__name__} has no .preprocess (a PreprocessConfig): build it with "
-            "course_utils.models.create_model, or pass preprocess=... explicitly."
+            f"{type(model).__name__} has no .preprocess (a PreprocessConfig) saying which input it expects: "
+            "build it with course_utils.models.create_model."
         )
     return preprocess
 
@@ -190,8 +191,8 @@ def top5(model: nn.Module, images: Tensor, k: int = 5, class_names: list[str] | 
         raise CourseTypeError(
             f"images must be a batch tensor N x 3 x H x W (photo_batch(...) makes one), got {describe(images)}."
         )
+    k = check_int(k, "k", minimum=1, hint="It is how many classes to list per image.")
     probs = _probabilities(model, images)
-    k = check_int(k, "k", minimum=1, hint=f"It is how many classes to list per image (at most {probs.shape[1]}).")
     k = min(k, probs.shape[1])
     if class_names is None:
         class_names = imagenet_class_names() if probs.shape[1] == 1000 else [f"class {i}" for i in range(probs.shape[1])]
@@ -237,8 +238,8 @@ class PhotoPredictions:
         k = len(self.predictions[0]) if self.predictions else 0
         lines = [f"{'photo':<{width}}  top-{k} (probability), input scaled to {self.scaling}"]
         for photo, preds in zip(self.photos, self.predictions):
-            cells = [f"{_short(name, 18)} {_percent(p)}" for name, p in preds]
-            lines.append(f"{photo:<{width}}  " + " | ".join(cells))
+            cells = [f"{_short(name, 16)} {_percent(p)}" for name, p in preds]
+            lines.append(f"{photo:<{width}}  " + ", ".join(cells))
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle) -> None:
@@ -257,20 +258,23 @@ def _photo_names(names) -> list[str]:
     return list(names)
 
 
-def classify_photos(model: nn.Module, names=None, preprocess: PreprocessConfig | None = None, k: int = 5) -> PhotoPredictions:
+def classify_photos(model: nn.Module, names=None, preprocess: PreprocessConfig | None = None, k: int = 5,
+                    class_names: list[str] | None = None) -> PhotoPredictions:
     """The top-``k`` ImageNet classes of the course's photographs (the Keras demo, in PyTorch).
 
     ``names``: photo names (default: all of ``course_utils.data.photo_names()``).
     ``preprocess``: how to prepare them, default ``model.preprocess`` (the right one;
     pass :func:`wrong_preprocess(model) <wrong_preprocess>` to see the mistake).
-    Prints as a small table (one line per photo).
+    ``class_names``: as in :func:`top5` (e.g. Imagenette's ten after fine-tuning:
+    ``[name for _, name in IMAGENETTE_CLASSES.values()]``). Prints as a small table
+    (one line per photo).
     """
     from .data.photos import photo_batch
 
     names = _photo_names(names)
     preprocess = _model_preprocess(model) if preprocess is None else preprocess
     batch = photo_batch(names, preprocess=preprocess)
-    predictions = top5(model, batch, k=k)
+    predictions = top5(model, batch, k=k, class_names=class_names)
     return PhotoPredictions(tuple(names), tuple(tuple(p) for p in predictions), scaling_name(preprocess))
 
 
