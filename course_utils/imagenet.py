@@ -327,15 +327,15 @@ class PreprocessingCost:
         return {"agreement": self.agreement, "mean_confidence_drop": self.mean_confidence_drop}
 
     def __str__(self) -> str:
-        w = max(len("photo"), *(len(r.photo) for r in self.rows))
-        lines = [f"{'photo':<{w}}  {'right: ' + self.right:<30} {'wrong: ' + self.wrong:<30} same top-1"]
-        for r in self.rows:
-            right = f"{_short(r.right_top1, 20)} {_percent(r.p_right)}"
-            wrong = f"{_short(r.wrong_top1, 20)} (that: {_percent(r.p_wrong)})"
-            lines.append(f"{r.photo:<{w}}  {right:<30} {wrong:<30} {'yes' if r.agree else 'no'}")
+        heads = ("photo", f"top-1, {self.right} (right)", f"top-1, {self.wrong} (wrong)", "P(right top-1): right -> wrong")
+        cells = [(r.photo, _short(r.right_top1, 20), _short(r.wrong_top1, 20),
+                  f"{_percent(r.p_right)} -> {_percent(r.p_wrong)}") for r in self.rows]
+        widths = [max(len(heads[i]), *(len(c[i]) for c in cells)) for i in range(3)]
+        lines = ["  ".join(f"{text:<{width}}" for text, width in zip(row, widths)) + "  " + row[3]
+                 for row in (heads, *cells)]
         lines.append(
-            f"top-1 agrees on {sum(r.agree for r in self.rows)}/{len(self.rows)} photos; the right top-1 class "
-            f"loses {100 * self.mean_confidence_drop:.1f} percentage points of probability on average"
+            f"same top-1 on {sum(r.agree for r in self.rows)}/{len(self.rows)} photos; the right top-1's "
+            f"probability drops by {100 * self.mean_confidence_drop:.1f} points on average"
         )
         return "\n".join(lines)
 

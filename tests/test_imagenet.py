@@ -246,7 +246,8 @@ def test_preprocessing_cost_structure(mini_1000):
     assert cost.mean_confidence_drop == pytest.approx(sum(r.p_right - r.p_wrong for r in cost.rows) / 3)
     assert cost.summary() == {"agreement": cost.agreement, "mean_confidence_drop": cost.mean_confidence_drop}
     lines = str(cost).splitlines()
-    assert len(lines) == 5 and "agrees on" in lines[-1] and pretty(cost) == str(cost)
+    assert len(lines) == 5 and lines[-1].startswith("same top-1 on ") and pretty(cost) == str(cost)
+    assert lines[1].startswith("chelsea") and " -> " in lines[1] and max(map(len, lines)) <= 100
     # the same scaling twice agrees everywhere and costs nothing
     same = preprocessing_cost(mini_1000, ["chelsea"], wrong=mini_1000.preprocess)
     assert same.agreement == 1.0 and same.mean_confidence_drop == pytest.approx(0.0, abs=1e-6)
