@@ -426,7 +426,7 @@ def pretrained_or_skip(name: str = "inception_v3", **kwargs) -> nn.Module | None
     source = weight_source(name)  # an unknown name is a mistake to raise, not a reason to skip
     try:
         model = create_model(name, pretrained=True, **kwargs)
-    except PretrainedWeightsError:
+    except PretrainedWeightsError as error:
         try:
             location = locate_weights(source)
         except PretrainedWeightsError:  # the library does not know these weights at all
@@ -435,10 +435,14 @@ def pretrained_or_skip(name: str = "inception_v3", **kwargs) -> nn.Module | None
             return None
         path = _display_path(location.cache_path)
         if location.cached_file is None:
+            offline = "could not provide" not in str(error)  # else: the server answered, the download failed
             _skip(
                 _fit(
                     f"Skipped: ImageNet weights for {name} are not on this machine and the internet is unreachable.",
                     f"Skipped: no ImageNet weights for {name} here, and no internet.",
+                ) if offline else _fit(
+                    f"Skipped: ImageNet weights for {name} are not on this machine and their download failed.",
+                    f"Skipped: no ImageNet weights for {name} here, and the download failed.",
                 ),
                 _fit(
                     f"Run this notebook online (e.g. Colab) or put the weights file at {path}; "

@@ -310,6 +310,18 @@ def test_pretrained_or_skip_does_not_hang(monkeypatch, empty_caches, capsys):
     assert "xception" in line1
 
 
+def test_a_failed_download_is_a_two_line_skip(monkeypatch, empty_caches, capsys):
+    monkeypatch.setattr(network, "reachable", lambda *a, **k: True)
+
+    def broken_download(*args, **kwargs):
+        raise ConnectionError("connection reset by peer")
+
+    monkeypatch.setattr(torchvision.models, "get_model", broken_download)
+    assert pretrained_or_skip("inception_v3") is None
+    line1, line2 = _two_short_lines(capsys)
+    assert line1.endswith("their download failed.") and "$TORCH_HOME/hub/checkpoints/" in line2
+
+
 def test_pretrained_or_skip_loads_cached_weights(no_network, cached_inception_weights, capsys):
     model = pretrained_or_skip("inception_v3")
     assert capsys.readouterr().out == ""
