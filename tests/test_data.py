@@ -447,3 +447,21 @@ def test_a_failed_download_is_reported_with_the_same_advice(tmp_path, monkeypatc
         data.imagenette(root=tmp_path)
     assert data.IMAGENETTE_URL in str(info.value)
 
+
+
+@pytest.mark.parametrize("value, offline", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)])
+def test_course_offline_turns_every_server_unreachable_without_trying(monkeypatch, value, offline):
+    tried = []
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: tried.append(a) or _Closing())
+    monkeypatch.setenv("COURSE_OFFLINE", value)
+    assert network.forced_offline() is offline
+    assert network.reachable("example.com", 443, timeout=1.0) is (not offline)
+    assert bool(tried) is (not offline)  # offline: not even a connection attempt
+
+
+class _Closing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Real
 
 NOT_ATTEMPTED = "not attempted yet: replace None with your answer and run the cell again."
@@ -205,3 +205,33 @@ def check_callable(answer, title: str, trial: Callable[[Callable], str | None], 
     except Exception as exc:  # the learner's code failed: say how, briefly
         return wrong(title, f"your function raised {type(exc).__name__}: {_short(exc)}")
     return wrong(title, problem) if problem else correct(title, confirm)
+
+
+def check_name(
+    answer,
+    expected: str,
+    *,
+    choices: Sequence[str],
+    title: str,
+    confirm: str,
+    hint: str,
+    mistakes: Mapping[str, str] | None = None,
+) -> None:
+    """Compare an answer that names one of ``choices`` (a model, a method) and print one verdict.
+
+    Case, surrounding spaces and quotes are forgiven; a name that is not among ``choices`` gets the
+    list of allowed names (they are not the answer, the hint never says which one is).
+    """
+    if answer is None:
+        return not_attempted(title)
+    if not isinstance(answer, str):
+        return wrong(title, f"the answer should be a name in quotes, one of: {', '.join(choices)}; "
+                            f"got {type(answer).__name__} {_short(repr(answer), 40)}.")
+    given = answer.strip().strip("'\"").strip().lower()
+    allowed = {c.lower(): c for c in choices}
+    if given not in allowed:
+        return wrong(title, f"{_short(repr(answer), 40)} is not one of the names to choose from: {', '.join(choices)}.")
+    name = allowed[given]
+    if name == expected:
+        return correct(title, confirm)
+    return wrong(title, (mistakes or {}).get(name, hint))
