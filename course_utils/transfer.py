@@ -343,7 +343,7 @@ def fine_tune(
     check_bool(progress, "progress")
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", minimum=1)
-    log_every = steps // 20 or 1 if log_every is None else check_int(log_every, "log_every", minimum=1)
+    log_every = max(1, steps // 20) if log_every is None else check_int(log_every, "log_every", minimum=1)
     device = pick_device(device)
     model.to(device)
     if aux_weight is None:
@@ -449,7 +449,7 @@ def fine_tune(
 # -- one run of the stored experiment -----------------------------------------------------------------------
 
 #: The recipe of ``benchmarks/exp_transfer.py`` (set by a pilot; see that script).
-TRANSFER_RECIPE: dict[str, Any] = dict(steps=100, lr=3e-3, backbone_lr_factor=1.0, weight_decay=0.05,
+TRANSFER_RECIPE: dict[str, Any] = dict(steps=60, lr=3e-3, backbone_lr_factor=1.0, weight_decay=0.05,
                                        batch_size=32, eval_every=None, probe_steps=1000, probe_lr=1e-2)
 
 
@@ -468,6 +468,7 @@ def train_transfer(
     eval_every: int | None = TRANSFER_RECIPE["eval_every"],
     probe_steps: int | None = TRANSFER_RECIPE["probe_steps"],
     probe_lr: float | None = TRANSFER_RECIPE["probe_lr"],
+    train_images: int | None = None,
     test_images: int | None = None,
     device: str = "cpu",
     progress: bool = False,
@@ -476,8 +477,8 @@ def train_transfer(
 
     ``seed`` picks the labelled images (:func:`~course_utils.data.digits.digits_subset`),
     the new head's (for ``"scratch"``: every layer's) initialization and the batch order;
-    the test set is always the same 540 images (``test_images`` keeps the first n, for
-    dry runs). ``"scratch"`` trains every layer at ``lr`` (there is no pretrained
+    the test set is always the same 540 images. For dry runs, ``train_images`` and
+    ``test_images`` keep the first n images of the training subset and of the test set. ``"scratch"`` trains every layer at ``lr`` (there is no pretrained
     backbone to protect). The linear probe trains for ``probe_steps`` at ``probe_lr``
     (None: ``steps``, ``lr``): its steps cost almost nothing (features computed once),
     and it is meant to converge, as in Kornblith et al.'s logistic regression. Returns the metrics of :func:`fine_tune` plus the data sizes.
@@ -489,12 +490,15 @@ def train_transfer(
     check_choice(bn, "bn", BN_MODES)
     check_choice(aux, "aux", AUX_MODES)
     batch_size = check_int(batch_size, "batch_size", minimum=2, hint="At least 2: BatchNorm averages over the batch.")
-    if test_images is not None:
-        test_images = check_int(test_images, "test_images", minimum=1)
+    for name, value in (("train_images", train_images), ("test_images", test_images)):
+        if value is not None:
+            check_int(value, name, minimum=1, hint="It keeps the first n images (dry runs).")
     model = transfer_model(backbone, method, num_classes=10, aux=None if method == "linear probe" else aux, seed=seed)
     size = model.preprocess.input_size[-1]
     splits = digits_splits(size=size)
     train = digits_subset(splits.train, labels_per_class, seed)
+    if train_images is not None:
+        train = train.take(torch.arange(min(train_images, len(train))))
     test = splits.test if test_images is None else splits.test.take(torch.arange(min(test_images, len(splits.test))))
     seed_everything(seed)
     generator = torch.Generator().manual_seed(seed)
