@@ -21,6 +21,7 @@ One module per job (``tests/test_packaging.py`` checks this list against the pac
 * ``separable``          - depthwise separable convs: cost ratio, arithmetic intensity, profiler shares, lesson 06's experiment
 * ``imagenet``           - ImageNet class names, top-5 on the photos, the pretrained route, Imagenette (lesson 08)
 * ``family``             - the eight full-size models compared: params, MACs, latency, accuracy (lesson 08)
+* ``transfer``           - transfer learning: linear probe, fine-tuning, BatchNorm frozen or updating (lesson 08)
 * ``checks``             - the shared argument checks and the course's exception types
 * ``runtime``            - seeding and device selection (every lesson)
 * ``paths``              - where the course keeps its files (data/)
