@@ -139,15 +139,16 @@ def transfer_model(
     seed_everything(seed)
     model = create_model(arch, **arch_kwargs)
     if method != "scratch":
-        fresh = tuple(f"{name}." for name in head_names) if aux == "reset" else ()
-        shared = {k: v for k, v in model.state_dict().items() if not k.startswith(fresh)} if fresh else model.state_dict()
-        loaded = {k: v for k, v in state_dict.items() if not k.startswith(fresh)} if fresh else state_dict
+        # Auxiliary heads chosen here ("drop" or "reset") take nothing from the checkpoint, even if it has them.
+        skip = tuple(f"{name}." for name in head_names) if aux is not None else ()
+        shared = {k: v for k, v in model.state_dict().items() if not k.startswith(skip)}
+        loaded = {k: v for k, v in state_dict.items() if not k.startswith(skip)}
         differences = state_dict_differences(shared, loaded)
         if differences:
             raise CourseError(f"The weights of {backbone} do not fit the model built for transfer: "
                               + "; ".join(differences[:5]))
-        missing, unexpected = model.load_state_dict(loaded, strict=not fresh)
-        assert not unexpected and all(k.startswith(fresh) for k in missing)
+        missing, unexpected = model.load_state_dict(loaded, strict=False)
+        assert not unexpected and all(k.startswith(skip) for k in missing)
     _set_training_preprocess(model, metadata)  # the input normalization stays the pretraining data's
     model.reset_classifier(num_classes)
     if method == "linear probe":
