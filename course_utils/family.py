@@ -26,6 +26,7 @@ them, :func:`plot_family` draws accuracy against cost and the two latencies;
 """
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -186,7 +187,8 @@ def _describe_run(result: Mapping[str, Any]) -> str:
     recipe, machine = result.get("recipe", {}), result.get("machine", {})
     where = recipe.get("device", "cpu")
     if where == "cpu":
-        where = f"CPU ({machine.get('cpu', '?')}, {recipe.get('threads', '?')} threads)"
+        threads = recipe.get("threads", "?")
+        where = f"CPU ({machine.get('cpu', '?')}, {threads} thread{'' if threads == 1 else 's'})"
     else:
         where = f"{machine.get('cuda') or where}{', float16 autocast' if recipe.get('amp') else ''}"
     return (f"latency: median of {recipe.get('rounds', '?')} interleaved passes, batch {recipe.get('batch_size', 1)}, "
@@ -266,6 +268,35 @@ class _OnePass(nn.Module):
         return self.model(self.x)
 
 
+def _randomize_batchnorms_(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Running statistics and affines far from (0, 1), so that the folded-vs-eager check means something.
+
+    A freshly built BN (mean 0, variance 1, gamma 1, beta 0) is nearly the identity, and a
+    wrong fold would go unnoticed; the time does not depend on these values.
+    """
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d) and m.track_running_stats:
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=generator) * 0.2)
+                m.running_var.copy_(torch.rand(n, generator=generator) + 0.5)
+                if m.affine:
+                    m.weight.copy_(torch.rand(n, generator=generator) + 0.5)
+                    m.bias.copy_(torch.randn(n, generator=generator) * 0.2)
+    return model
+
+
+@contextlib.contextmanager
+def _full_float32():
+    """No TF32 on a GPU while the outputs are compared: its rounding (about 1e-3 per op) is not the fold's."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
 def _spread(samples: Sequence[float]) -> dict[str, float]:
     ordered = sorted(samples)
     q = statistics.quantiles(ordered, n=4, method="inclusive") if len(ordered) > 1 else [ordered[0]] * 3
@@ -284,15 +315,16 @@ def measure_family_latency(
     input_sizes: Mapping[str, int] | None = None,
     channels_last: bool = True,
     seed: int = 0,
+    progress: bool = False,
 ) -> dict[str, Any]:
     """Time every model eager and BN-folded, all in one interleaved run; the result ``bench_family.py`` stores.
 
-    Each model is built with random weights (latency does not depend on them), put in eval
-    mode, and copied with its batch norms folded into the convolutions
+    Each model is built with random weights and random batch-norm statistics (latency does
+    not depend on them; a fold that ignored them would fail the check), put in eval mode, and copied with its batch norms folded into the convolutions
     (:func:`~course_utils.models.fuse.fuse_for_inference`, which also makes the copy
     channels_last unless ``channels_last=False``). Before timing, the folded copy's output
-    is checked against the eager one's once (float32, tolerance 1e-3 relative to the largest
-    logit; a mismatch raises). Then :func:`~course_utils.batchnorm.time_interleaved` runs
+    is checked against the eager one's once (float32, within 1e-3 of the largest output,
+    relative; a mismatch raises). Then :func:`~course_utils.batchnorm.time_interleaved` runs
     ``rounds`` rounds in which every model and variant does one forward pass, in an order
     that shifts each round, after ``warmup`` untimed rounds.
 
@@ -304,6 +336,7 @@ def measure_family_latency(
         batch_size: images per pass (the reported ms are per pass).
         device: ``"cpu"`` or ``"cuda"`` (each pass waits for the GPU to finish).
         amp: float16 autocast (CUDA only).
+        progress: print a line every tenth of the rounds (the benchmark script does).
 
     Returns:
         a dict shaped like the stored experiments: ``name``, ``recipe``, ``arms``
@@ -338,17 +371,18 @@ def measure_family_latency(
     models_info: dict[str, dict[str, Any]] = {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
         for name in names:
-            eager = create_model(name).eval().to(device)
+            eager = _randomize_batchnorms_(create_model(name), generator).eval().to(device)
             folded = fuse_for_inference(eager, channels_last=channels_last).to(device)
             s = sizes[name]
             x = torch.randn(batch_size, 3, s, s, device=device)
-            with torch.inference_mode():
+            with torch.inference_mode(), _full_float32():
                 expected, got = eager(x), folded(x.contiguous(memory_format=torch.channels_last)
                                                   if channels_last else x)
             scale = expected.abs().max().item()
             diff = (expected - got).abs().max().item()
-            if not diff <= 1e-3 * max(1.0, scale):
+            if not diff <= 1e-3 * scale + 1e-6:
                 raise CourseError(f"{name}: the BN-folded copy's outputs differ from the eager model's by {diff:.3g} "
                                   f"(largest output {scale:.3g}); fuse_for_inference is broken for this model.")
             rec = record(name)
@@ -359,7 +393,16 @@ def measure_family_latency(
             passes[f"{name}|folded"] = _OnePass(folded, x_folded, amp)
     build_s = time.perf_counter() - start
     machine = machine_facts()
-    samples = time_interleaved(passes, torch.empty(0), rounds=rounds, warmup=warmup, threads=threads)
+    samples: dict[str, list[float]] = {key: [] for key in passes}
+    keys = list(passes)
+    for r in range(rounds):  # one round per call, the order shifting each round as in time_interleaved
+        order = keys[r % len(keys):] + keys[: r % len(keys)]
+        got = time_interleaved({k: passes[k] for k in order}, torch.empty(0), rounds=1,
+                               warmup=warmup if r == 0 else 0, threads=threads)
+        for key, times in got.items():
+            samples[key] += times
+        if progress and (r + 1) % max(1, rounds // 10) == 0:
+            print(f"  round {r + 1}/{rounds}, {time.perf_counter() - start:.0f} s", flush=True)
     if threads is not None:
         machine["torch_threads"] = threads
     arms: dict[str, dict[str, Any]] = {"eager": {}, "folded": {}}
