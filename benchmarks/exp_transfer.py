@@ -31,8 +31,9 @@ at 0.1x the head's rate fell behind training from scratch (79% vs 94% after 150 
 it did not (93% vs 91% after 100); a plain-gradient linear probe stalled on the raw features
 (46% with all labels, where scikit-learn's logistic regression on standardized features reaches
 61-65%), so the probe standardizes them (folded into the classifier afterwards) and takes 1,000
-cheap steps (58%). The 60 steps of the recipe are what 48 runs cost in about half an hour on
-one thread of a busy 2-core machine (about 1 s a step); with 100 steps the numbers are a few
+cheap steps (58%). The recipe's 60 steps were sized so that the 48 runs fit in half an hour
+on one thread of the busy 2-core machine (up to about 1 s a step under a load of 6); the
+stored run took 12 minutes as the load fell. With 100-150 steps the pilot's numbers were a few
 points higher.
 
 Every backpropagating run takes the same number of optimization steps (:data:`RECIPE`), so
