@@ -562,7 +562,8 @@ def plot_learning_curves(result: Mapping[str, Any], ax=None, methods=METHODS):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    if ax is None:
+    own_figure = ax is None
+    if own_figure:
         _, ax = plt.subplots(figsize=(5.8, 3.6))
     ticks: dict[float, str] = {}
     for method in methods:
@@ -585,6 +586,8 @@ def plot_learning_curves(result: Mapping[str, Any], ax=None, methods=METHODS):
            title=f"{result.get('recipe', {}).get('backbone', 'mini')} transferred to handwritten digits")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    if own_figure:
+        ax.figure.tight_layout()  # room for the two-line "all" tick and the axis label
     return ax
 
 
