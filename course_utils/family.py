@@ -99,7 +99,8 @@ class FamilyRow:
         year, paper: year of the arXiv preprint and its id.
         input_size, params, macs: from ``RECORDS`` (params without aux heads; MACs for one image).
         latency_eager_ms, latency_folded_ms: median ms per image, eager and with BN folded
-            (None when not measured); ``latency_*_range_ms`` the (min, max) of the same runs.
+            (None when not measured); ``latency_*_range_ms`` the (min, max) of the same runs,
+            ``latency_*_quartiles_ms`` their (first, third) quartiles.
         latency_note: how and where the latency was measured, or why it is missing.
         mini, mini_params, mini_macs, mini_accuracy: the shipped mini (None for none), its counts
             from ``RECORDS`` (48 px) and its test accuracy (a fraction) on the embedded shapes.
@@ -129,6 +130,8 @@ class FamilyRow:
     latency_eager_range_ms: tuple[float, float] | None = None
     latency_folded_range_ms: tuple[float, float] | None = None
     latency_note: str = ""
+    latency_eager_quartiles_ms: tuple[float, float] | None = None
+    latency_folded_quartiles_ms: tuple[float, float] | None = None
     mini_macs: int | None = None
     mini_note: str = ""
 
@@ -172,15 +175,15 @@ def _imagenet(name: str) -> tuple[float | None, float | None, str, str | None]:
 
 
 # --------------------------------------------------------------------------- latency
-def _latency_of(result: Mapping[str, Any] | None, name: str):
-    """(eager median, folded median, eager (min, max), folded (min, max)) of ``name`` in a stored result."""
-    if result is None:
-        return None, None, None, None
-    arms = result.get("arms", {})
-    eager, folded = (arms.get(arm, {}).get(name) for arm in ("eager", "folded"))
-    med = [None if e is None else float(e["median_ms"]) for e in (eager, folded)]
-    rng = [None if e is None else (float(e["min_ms"]), float(e["max_ms"])) for e in (eager, folded)]
-    return med[0], med[1], rng[0], rng[1]
+def _latency_of(result: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """The latency fields of ``name``'s row from a stored result (all None when it is not there)."""
+    fields: dict[str, Any] = {}
+    for arm in ("eager", "folded"):
+        t = None if result is None else result.get("arms", {}).get(arm, {}).get(name)
+        fields[f"latency_{arm}_ms"] = None if t is None else float(t["median_ms"])
+        fields[f"latency_{arm}_range_ms"] = None if t is None else (float(t["min_ms"]), float(t["max_ms"]))
+        fields[f"latency_{arm}_quartiles_ms"] = None if t is None else (float(t["q1_ms"]), float(t["q3_ms"]))
+    return fields
 
 
 def _describe_run(result: Mapping[str, Any]) -> str:
@@ -232,15 +235,16 @@ def family_table(latency: Mapping[str, Any] | None | bool = None) -> list[Family
         if member.mini is not None:
             accuracy = float(read_checkpoint(member.mini)[1]["accuracy"])
         top1, top5, source, origin = _imagenet(member.name)
-        eager, folded, eager_rng, folded_rng = _latency_of(latency, member.name)
-        row_note = note if latency is None or eager is not None else f"not in the latency run ({note})"
+        timing = _latency_of(latency, member.name)
+        measured = timing["latency_eager_ms"] is not None
+        row_note = note if latency is None or measured else f"not in the latency run ({note})"
         rows.append(FamilyRow(
             name=member.name, label=member.label, year=member.year, paper=member.paper,
             input_size=rec.input_size, params=rec.params, macs=rec.macs,
-            latency_eager_ms=eager, latency_folded_ms=folded,
+            **timing,
             mini=member.mini, mini_params=mini_rec.params if mini_rec else None, mini_accuracy=accuracy,
             imagenet_top1=top1, imagenet_top5=top5, imagenet_source=source, imagenet_origin=origin,
-            latency_eager_range_ms=eager_rng, latency_folded_range_ms=folded_rng, latency_note=row_note,
+            latency_note=row_note,
             mini_macs=mini_rec.macs if mini_rec else None, mini_note=member.mini_note,
         ))
     return rows
@@ -487,7 +491,7 @@ def plot_family(rows: Sequence[FamilyRow], accuracy: str = "top1", figsize: tupl
 
     Left: one point per model (hollow: a release's measured figure, not a paper's); models
     without the chosen accuracy are listed under the panel. Right: median ms per image, eager
-    and folded, with the (min, max) of the runs as error bars, or a note when not measured.
+    and folded, with the quartiles of the runs as whiskers, or a note when not measured.
     """
     import matplotlib.pyplot as plt
 
@@ -522,7 +526,7 @@ def plot_family(rows: Sequence[FamilyRow], accuracy: str = "top1", figsize: tupl
         y = range(len(timed))
         for offset, (variant, shade) in zip((-0.2, 0.2), (("eager", 0.45), ("folded", 1.0))):
             med = [getattr(r, f"latency_{variant}_ms") for r in timed]
-            rng = [getattr(r, f"latency_{variant}_range_ms") or (m, m) for r, m in zip(timed, med)]
+            rng = [getattr(r, f"latency_{variant}_quartiles_ms") or (m, m) for r, m in zip(timed, med)]
             err = [[m - lo for m, (lo, _) in zip(med, rng)], [hi - m for m, (_, hi) in zip(med, rng)]]
             bx.barh([i + offset for i in y], med, height=0.38, xerr=err, capsize=2,
                     color=[COLORS.get(r.name, "k") for r in timed], alpha=shade,
@@ -530,7 +534,7 @@ def plot_family(rows: Sequence[FamilyRow], accuracy: str = "top1", figsize: tupl
                     error_kw={"elinewidth": 0.8, "ecolor": "0.3"})
         bx.set_yticks(list(y), [r.label for r in timed], fontsize=8)
         bx.invert_yaxis()
-        bx.set_xlabel("ms per pass (median; bars: min-max)")
+        bx.set_xlabel("ms per pass (median; whiskers: quartiles)")
         bx.legend(fontsize=8, loc="lower right")
         bx.grid(alpha=0.3, axis="x")
         bx.set_title("latency per pass: eager vs BN folded", fontsize=10)

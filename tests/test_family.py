@@ -125,6 +125,8 @@ def test_compare_points_and_missing_values(rows):
     minis = compare_points(rows, "params", "mini_accuracy")
     assert len(minis.points) == 7 and "no shipped mini" in minis.left_out[0][1]
     assert minis.points[0].y == pytest.approx(100 * rows[1].mini_accuracy)
+    small = compare_points(rows, "mini_params", "mini_accuracy")
+    assert [p.x for p in small.points] == [RECORDS[f"mini_{p.name}"].params / 1e6 for p in small.points]
     assert "left out" in result.summary() and result.x_label == AXES["macs"].label
     assert suggest_log("macs") and suggest_log("latency_folded") and not suggest_log("imagenet_top1")
 

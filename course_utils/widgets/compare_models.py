@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 
 from ..checks import check_bool
 from ..explorers.compare_models import AXES, ComparePoints, check_axis, compare_points, suggest_log
-from ..family import COLORS, _plain_log_ticks
+from ..family import _LABEL_OFFSETS, COLORS, _plain_log_ticks
 from ._live import on_change, redraw
 
 
@@ -21,13 +21,15 @@ def plot_compare(result: ComparePoints, log_x: bool = True, log_y: bool = False,
     for p in result.points:
         ax.plot(p.x, p.y, "o", markersize=8, color=COLORS.get(p.name, "k"), label=p.label)
         if labels:
-            ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(6, -3), fontsize=8)
+            dx, dy, ha = _LABEL_OFFSETS.get(p.name, (7, -3, "left"))  # pairs that sit close on most axes
+            ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=8)
     if log_x and all(p.x > 0 for p in result.points):
         ax.set_xscale("log")
         _plain_log_ticks(ax, "x")
     if log_y and all(p.y > 0 for p in result.points):
         ax.set_yscale("log")
         _plain_log_ticks(ax, "y")
+    ax.margins(y=0.1)
     if labels and result.points:  # room on the right for the labels
         lo, hi = ax.get_xlim()
         ax.set_xlim(lo, hi * 1.8 if ax.get_xscale() == "log" else hi + 0.3 * (hi - lo))
