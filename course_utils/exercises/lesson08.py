@@ -69,3 +69,34 @@ def check_best_top1_per_gmac(answer, rows) -> None:
         hint="compute imagenet_top1 / (macs / 1e9) for every row that has a top-1 figure, and take the largest.",
         mistakes=mistakes,
     )
+
+
+@exercise_check
+def check_paired_interval(answer, result) -> None:
+    """Exercise 1: the lower end (points) of the paired 95% CI of fine-tune - scratch at 20 labels per class."""
+    from ..experiments import metric, paired_difference, summarize
+
+    tuned = metric(result, "fine-tune, 20/class", "test_acc")
+    scratch = metric(result, "scratch, 20/class", "test_acc")
+    d = paired_difference(tuned, scratch)
+    expected = 100 * d.low
+    # Unpaired: the two arms' own intervals ignore that a seed's two runs saw the same images.
+    unpaired = 100 * (summarize(tuned).mean - summarize(scratch).mean
+                      - (summarize(tuned).ci95 ** 2 + summarize(scratch).ci95 ** 2) ** 0.5)
+    verdict = "includes zero: at 20 labels per class the gain is not measurable with three seeds" if d.low < 0 < d.high \
+        else "excludes zero: the gain is measurable"
+    return check_number(
+        answer, expected, rel_tol=0.03, integer=False,
+        title="Exercise 1 (a paired interval)",
+        confirm=(f"the interval runs from {100 * d.low:+.1f} to {100 * d.high:+.1f} points around a mean of "
+                 f"{100 * d.mean:+.1f}; it {verdict}."),
+        hint=("pair the two arms' test accuracies by seed with paired_difference(a, b) (a = fine-tune, b = scratch), "
+              "take its low end and express it in percentage points."),
+        mistakes={
+            d.low: "that is a fraction; the exercise asks for percentage points (x 100).",
+            100 * d.high: "that is the upper end of the interval; the exercise asks for the lower end.",
+            100 * d.mean: "that is the mean difference; the exercise asks for the lower end of its 95% interval.",
+            -100 * d.high: "that is scratch - fine-tune; subtract scratch from fine-tune.",
+            unpaired: "that interval ignores the pairing: use paired_difference, which differences each seed's two runs.",
+        },
+    )
