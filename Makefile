@@ -63,23 +63,28 @@ lab: setup-lab
 	@$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null
 	$(BIN)/jupyter lab $(LAB_FLAGS) $(LAB_ARGS)
 
-# COURSE_OFFLINE=1: the tests never download (course_utils.network), so the opt-in online cells of
-# lesson 08 show their offline output on every machine, as stored.
+# The tests check the course as it runs on the 2-core CPU, the same on every machine:
+# COURSE_OFFLINE=1: nothing is downloaded (course_utils.network), so lesson 08's opt-in online cells
+# show their offline output, as stored; CUDA_VISIBLE_DEVICES= hides a GPU, so the notebooks compute
+# what their stored outputs show (a GPU's float rounding differs). benchmarks/bench_cuda.py checks
+# the CUDA paths (device choice, AMP, the checkpoints on the GPU) on a machine that has one.
+TEST_ENV := COURSE_OFFLINE=1 CUDA_VISIBLE_DEVICES=
+
 test: setup
-	COURSE_OFFLINE=1 $(BIN)/python -m pytest $(TESTS) $(NBVAL_FLAGS) $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(TESTS) $(NBVAL_FLAGS) $(PYTEST_ARGS)
 
 # The fast unit tests: no notebooks, none marked slow (`make test` runs those too).
 # TESTS=tests/test_costs.py narrows them.
 unit: setup
-	COURSE_OFFLINE=1 $(BIN)/python -m pytest $(if $(filter command line environment,$(origin TESTS)),$(TESTS),tests) -m "not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest $(if $(filter command line environment,$(origin TESTS)),$(TESTS),tests) -m "not slow" $(PYTEST_ARGS)
 
 execute-notebooks: setup
-	COURSE_OFFLINE=1 $(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)
+	$(TEST_ENV) $(BIN)/python notebooks/.src/build.py --execute $(NOTEBOOKS)
 
 # The lessons as a learner meets them, in JupyterLab in headless Chromium (tests/test_browser.py):
 # needs the system's chromium (Debian: apt-get install chromium); never downloads a browser.
 browser-test: setup
-	COURSE_OFFLINE=1 BROWSER_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_browser.py -v -s --durations=0 $(PYTEST_ARGS)
+	$(TEST_ENV) BROWSER_TEST_REQUIRED=1 $(BIN)/python -m pytest tests/test_browser.py -v -s --durations=0 $(PYTEST_ARGS)
 
 benchmarks: setup
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b; done

@@ -11,8 +11,8 @@ On a machine without CUDA it says so and exits 0: there is nothing to check. Wit
    evaluated on CUDA, matches the accuracy its checkpoint records (measured on a CPU)
    within 0.3 points (float rounding differs between the two);
 3. **mixed precision**: ``train.fit`` on CUDA with ``amp=True`` (float16 autocast and a
-   GradScaler) trains a mini for one epoch to a finite loss and above-chance accuracy, as
-   ``amp=False`` does; training throughput with and without AMP (``training_throughput``)
+   GradScaler) trains the GoogLeNet mini with its shipped recipe (3 epochs of the embedded
+   data) to over 80% validation accuracy, as ``amp=False`` does; training throughput with and without AMP (``training_throughput``)
    for a mini at 48 px and the full Inception v3 at 299 px;
 4. **transfer on the GPU**: lesson 08's ``transfer.fine_tune`` runs on CUDA with AMP.
 
@@ -74,17 +74,17 @@ def check_amp_training(report: dict) -> bool:
     ok, rows = True, {}
     for amp in (False, True):
         seed_everything(0)
-        loaders = embedded_loaders(batch_size=64, sizes={"train": 4000, "val": 1000})
+        loaders = embedded_loaders(batch_size=64)
         model = create_model("mini_googlenet")
         start = time.perf_counter()
-        history = fit(model, loaders.train, loaders.val, epochs=1, lr=0.006, optimizer="adamw", weight_decay=0.05,
-                      device="cuda", amp=amp, progress=False)
+        history = fit(model, loaders.train, loaders.val, epochs=3, lr=0.006, optimizer="adamw", weight_decay=0.05,
+                      device="cuda", amp=amp, channels_last=True, progress=False)
         seconds = time.perf_counter() - start
         loss, acc = history.train_loss[-1], history.val_acc[-1]
-        good = math.isfinite(loss) and acc > 0.2
+        good = math.isfinite(loss) and acc > 0.8
         ok &= good
         rows[f"amp={amp}"] = {"train_loss": loss, "val_acc": acc, "seconds": seconds}
-        print(f"fit(mini_googlenet, 1 epoch of 4,000 images, amp={amp}): loss {loss:.3f}, val acc {100 * acc:.1f}%, "
+        print(f"fit(mini_googlenet, 3 epochs of 10,000 images, amp={amp}): loss {loss:.3f}, val acc {100 * acc:.1f}%, "
               f"{seconds:.1f} s{'' if good else '   FAILED'}")
     report["fit"] = rows
     return ok

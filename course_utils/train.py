@@ -294,12 +294,15 @@ def train_one_epoch(
             loss.backward()
         if grad_clip is not None:
             nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+        stepped = True
         if use_amp:
+            scale = scaler.get_scale()
             scaler.step(optimizer)  # skips the step if the gradients overflowed
             scaler.update()
+            stepped = scaler.get_scale() >= scale  # the scale drops exactly when the step was skipped
         else:
             optimizer.step()
-        if scheduler is not None:
+        if scheduler is not None and stepped:  # a skipped step does not advance the schedule (nor warn about it)
             scheduler.step()
         n = targets.shape[0]
         total_loss += value * n
