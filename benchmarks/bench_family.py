@@ -13,8 +13,10 @@ Budgets (exit status 1 when one is missed; a dry run checks none):
 
 * folded / eager <= 1.10 for every model (paired median): folding BN must never make a
   model noticeably slower; on the CPU it is expected to make each one faster;
-* the whole run within the wall budget (CPU 420 s, CUDA 120 s): about 2.5 minutes on a quiet
-  2-core CPU at 2 threads and the default 100 rounds.
+* the whole run within the wall budget (CPU 420 s, CUDA 120 s): a round (16 passes) takes about
+  1.8 s on a quiet 2-core CPU at 2 threads (rounds 40-100 of the stored run, once other jobs had
+  stopped), so the default 100 rounds take about 3 minutes there; its first 40 rounds, next to
+  training jobs, took 3-35 s each. An H200 ran 30 rounds with float16 autocast in 14 s.
 
 On a GPU, batch 1 is bound by kernel launches, not arithmetic: on one H200 (torch 2.11,
 2026-11-26) every model took 3-15 ms in float32 and *longer* under ``--amp`` (Inception-v4
