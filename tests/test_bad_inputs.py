@@ -42,13 +42,7 @@ from course_utils.runtime import pick_device, seed_everything
 PACKAGE_DIR = Path(course_utils.__file__).resolve().parent
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and kind to a shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one torch thread
 
 
 # ---------------------------------------------------------------------------- small, cached fixtures

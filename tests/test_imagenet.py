@@ -49,28 +49,6 @@ OFFLINE_LINE_1 = "Skipped: ImageNet weights for inception_v3 are not on this mac
 # fixtures
 # ---------------------------------------------------------------------------
 @pytest.fixture
-def no_network(monkeypatch):
-    """Every socket connection fails at once, as on a machine without internet."""
-
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-
-
-@pytest.fixture
-def empty_caches(monkeypatch, tmp_path):
-    """torch.hub and Hugging Face caches in a tmp dir (empty until a test fills them)."""
-    torch_home = tmp_path / "torch"
-    hf_cache = tmp_path / "hf"
-    monkeypatch.setenv("TORCH_HOME", str(torch_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hf_cache))
-    return torch_home
-
-
-@pytest.fixture
 def cached_inception_weights(empty_caches):
     """A random torchvision inception_v3 checkpoint where torchvision's cache looks; returns its state dict."""
     location = locate_weights(weight_source("inception_v3"))
@@ -103,14 +81,7 @@ def _imagenette_tree(root: Path, classes=tuple(IMAGENETTE_CLASSES), per_class=(2
     return root
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: these tests check code paths, not speed, and on a shared 2-core machine
-    two spinning threads per process can make a 0.5 s test take 10 s."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one torch thread
 
 
 @pytest.fixture(scope="module")

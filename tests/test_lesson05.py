@@ -22,13 +22,7 @@ from course_utils.explorers.residual_scaling import (  # noqa: E402
 from course_utils.models.inception_resnet import V2_BLOCK35, Block35  # noqa: E402
 from course_utils.paths import REPO_ROOT  # noqa: E402
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small convolutions: one thread is as fast, and on a busy machine far faster than two."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one torch thread
 
 
 # -- the explorer -------------------------------------------------------------------------------------------------

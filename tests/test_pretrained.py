@@ -26,28 +26,6 @@ from course_utils.models.registry import weight_source
 WEIGHTED = list_models(pretrained=True)
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every socket connection fails, as on a machine without internet."""
-
-    def refuse(*args, **kwargs):
-        raise OSError("network disabled by the test")
-
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-
-
-@pytest.fixture
-def empty_caches(monkeypatch, tmp_path):
-    """torch.hub and Hugging Face caches in a tmp dir (empty until a test fills them)."""
-    torch_home = tmp_path / "torch"
-    hf_cache = tmp_path / "hf"
-    monkeypatch.setenv("TORCH_HOME", str(torch_home))
-    monkeypatch.setenv("HF_HUB_CACHE", str(hf_cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(hf_cache))
-    return torch_home, hf_cache
-
-
 def test_weighted_models_include_this_family():
     assert {"inception_v4", "inception_resnet_v2", "xception"} <= set(WEIGHTED)
 
