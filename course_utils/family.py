@@ -445,12 +445,14 @@ def markdown_table(rows: Sequence[FamilyRow]) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---|"]
     for r in rows:
         acc = _fmt(None if r.mini_accuracy is None else 100 * r.mini_accuracy, ".2f")
+        star = "\\*" if r.imagenet_origin == "release" else ""  # escaped: a bare * would start emphasis
         lines.append(
             f"| [{r.label}]({r.paper_url}) | {r.year} | {r.input_size} | {r.params / 1e6:.1f} M | {r.gmacs:.2f} "
             f"| {_fmt(r.latency_eager_ms, '.1f')} | {_fmt(r.latency_folded_ms, '.1f')} | {r.mini or '-'} "
-            f"| {acc}{'%' if r.mini_accuracy is not None else ''} | {_fmt(r.imagenet_top1, '.1f')} "
-            f"| {_fmt(r.imagenet_top5, '.1f')} | {r.imagenet_source} |")
+            f"| {acc}{'%' if r.mini_accuracy is not None else ''} | {_fmt(r.imagenet_top1, '.1f')}{star} "
+            f"| {_fmt(r.imagenet_top5, '.1f')}{star} | {r.imagenet_source} |")
     notes = _notes(rows)
+    notes = ["\\" + n if n.startswith("*") else n for n in notes]  # markdown: a literal star, not a list or emphasis
     return "\n".join(lines + ([""] + [f"- {n}" for n in notes] if notes else []))
 
 

@@ -194,3 +194,16 @@ def test_bench_dry_run_exits_0(capsys):
     assert bench.main(["--dry-run", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "mini_googlenet" in out and "folded/eager" in out and "nothing written" in out
+
+
+def test_readme_family_table_is_the_stored_one():
+    """The README's family table is rendered from family_table() (stored latency): rerunning the benchmark means
+    pasting markdown_table(family_table()) between the markers again."""
+    from course_utils.family import family_table, markdown_table
+    from course_utils.paths import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    begin = readme.index("<!-- family table: begin")
+    block = readme[readme.index("-->", begin) + 3:readme.index("<!-- family table: end -->")].strip()
+    assert block == markdown_table(family_table()).strip(), (
+        "README.md's family table differs from course_utils.family.markdown_table(family_table()): paste the new one")
