@@ -24,17 +24,20 @@ The layout of a result file::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import torch
@@ -61,6 +64,31 @@ def result_path(name: str) -> Path:
     if not isinstance(name, str) or not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"An experiment name is letters, digits, '_' and '-', got {name!r}.")
     return results_dir() / f"{name}.json"
+
+
+def benchmark_script(name: str) -> ModuleType:
+    """The script ``benchmarks/<name>.py`` as a module, e.g. ``benchmark_script("exp_transfer").run()``.
+
+    What a lesson's ``RETRAIN = True`` switch and the short rerun tests call: the stored
+    experiment is rerun by the very code that wrote it. The scripts live in the course's
+    repository (not in an installed package), so outside a checkout this says where to get them.
+    """
+    from .paths import REPO_ROOT
+
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ValueError(f"name must be a script name such as 'exp_transfer', got {name!r}.")
+    path = REPO_ROOT / "benchmarks" / f"{name}.py"
+    if not path.is_file():
+        found = sorted(p.stem for p in (REPO_ROOT / "benchmarks").glob("*.py"))
+        raise ExperimentError(
+            f"No script {path}. " + (f"Scripts here: {', '.join(found)}." if found else
+                                     "The benchmarks/ folder is part of the course repository; clone it to rerun.")
+        )
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look a module up by name
+    spec.loader.exec_module(module)
+    return module
 
 
 def machine_facts() -> dict[str, Any]:

@@ -84,3 +84,12 @@ def test_plot_curves_is_silent_when_every_seed_diverged(recwarn):
     result = {"name": "d", "arms": {"a": [{"seed": s, "loss": [1.0, None]} for s in range(3)]}}
     experiments.plot_curves(result, "loss")
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_benchmark_script_loads_the_script_that_wrote_a_result_or_says_what_exists():
+    module = experiments.benchmark_script("exp_transfer")
+    assert module.NAME == "transfer_learning" and callable(module.run)
+    with pytest.raises(experiments.ExperimentError, match="exp_transfer"):
+        experiments.benchmark_script("exp_transfr")
+    with pytest.raises(ValueError, match="script name"):
+        experiments.benchmark_script("../etc/passwd")

@@ -1,10 +1,10 @@
 """Lesson 08, the family compared: the table, the interleaved latency, the compare-models explorer and widget."""
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
+from course_utils.experiments import benchmark_script
 from course_utils import family
 from course_utils.checkpoints import read_checkpoint
 from course_utils.checks import CourseError
@@ -188,9 +188,7 @@ def test_widget_builds_redraws_and_refuses_bad_start_values(rows, monkeypatch):
 
 
 def test_bench_dry_run_exits_0(capsys):
-    spec = importlib.util.spec_from_file_location("bench_family", ROOT / "benchmarks" / "bench_family.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = benchmark_script("bench_family")
     assert bench.main(["--dry-run", "--threads", "1"]) == 0
     out = capsys.readouterr().out
     assert "mini_googlenet" in out and "folded/eager" in out and "nothing written" in out

@@ -1,7 +1,5 @@
 """Lesson 02 (Inception v1): the module builder's logic against the counter, Table 1 rebuilt, ablation and
 gradient probes, the exercise checks, the widget, and a short rerun of the stored aux-heads experiment."""
-import importlib.util
-import sys
 
 import matplotlib
 import numpy as np
@@ -14,7 +12,7 @@ from course_utils import costs, table1  # noqa: E402
 from course_utils.ablation import SIZE_BINS, ablate_branch, accuracy_by_size, branch_names  # noqa: E402
 from course_utils.exercises import lesson02  # noqa: E402
 from course_utils.exercises.core import verdict_of  # noqa: E402
-from course_utils.experiments import load_result, same_shape  # noqa: E402
+from course_utils.experiments import benchmark_script, load_result, same_shape  # noqa: E402
 from course_utils.explorers.inception_module import (  # noqa: E402
     build_naive_module,
     build_reduced_module,
@@ -25,7 +23,6 @@ from course_utils.explorers.inception_module import (  # noqa: E402
 )
 from course_utils.gradients import loss_gradient_norms  # noqa: E402
 from course_utils.models import create_model  # noqa: E402
-from course_utils.paths import REPO_ROOT  # noqa: E402
 
 
 # ---------------------------------------------------------------- the module builder's logic
@@ -245,11 +242,7 @@ def test_module_builder_widget_presets_and_sliders():
 
 # ---------------------------------------------------------------- the stored experiment
 def _experiment_script():
-    spec = importlib.util.spec_from_file_location("exp_aux_heads", REPO_ROOT / "benchmarks" / "exp_aux_heads.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["exp_aux_heads"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("exp_aux_heads")
 
 
 def test_stored_aux_experiment_and_a_short_rerun_have_the_same_shape():

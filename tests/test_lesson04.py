@@ -1,6 +1,5 @@
 """Lesson 04 (Inception v3, factorization): the explorer's logic, SVD, grid reduction, label smoothing,
 calibration, the exercises and short reruns of both stored experiments."""
-import importlib.util
 import math
 
 import matplotlib
@@ -16,7 +15,7 @@ from course_utils.calibration import reliability, smoothed_cross_entropy, smooth
 from course_utils.checks import CourseError  # noqa: E402
 from course_utils.exercises import lesson04  # noqa: E402
 from course_utils.exercises.core import verdict_of  # noqa: E402
-from course_utils.experiments import load_result, same_shape  # noqa: E402
+from course_utils.experiments import benchmark_script, load_result, same_shape  # noqa: E402
 from course_utils.explorers.factorization import (  # noqa: E402
     Latency,
     available_factorizations,
@@ -27,7 +26,6 @@ from course_utils.explorers.factorization import (  # noqa: E402
     linear_rank,
 )
 from course_utils.factorization_nets import PlainNet, grid_reduction_designs  # noqa: E402
-from course_utils.paths import REPO_ROOT  # noqa: E402
 
 SHAPES = [(3, 16, 24, 20, 9), (5, 12, 20, 8, 11), (7, 8, 16, 24, 17), (5, 32, 32, 32, 12)]  # n, cin, cout, mid, d
 
@@ -285,13 +283,6 @@ def test_exercise_3_best_rank1():
 # -- stored experiments: a short rerun has the stored file's shape --------------------------------------------
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 SHORT = dict(seeds=[0], save=False, progress=False, epochs=1, train_images=128, val_images=64, test_images=64)
 
 
@@ -300,6 +291,6 @@ SHORT = dict(seeds=[0], save=False, progress=False, epochs=1, train_images=128, 
 def test_stored_experiment_and_a_short_rerun_have_the_same_shape(script, stored):
     result = load_result(stored)
     assert len(result["seeds"]) >= 3 and len(result["arms"]) == 2
-    rerun = _script(script).run(**SHORT)
+    rerun = benchmark_script(script).run(**SHORT)
     assert same_shape(result, rerun) == []
     assert all(len(runs) == len(result["seeds"]) for runs in result["arms"].values())

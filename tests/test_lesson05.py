@@ -1,6 +1,5 @@
 """Lesson 05 (Inception-v4, Inception-ResNet, residual scaling): the explorer's logic, the widget, the
 exercises and a short rerun of the stored experiment."""
-import importlib.util
 
 import matplotlib
 import numpy as np
@@ -13,14 +12,13 @@ from course_utils import costs  # noqa: E402
 from course_utils.checks import CourseError  # noqa: E402
 from course_utils.exercises import lesson05  # noqa: E402
 from course_utils.exercises.core import verdict_of  # noqa: E402
-from course_utils.experiments import load_result, same_shape  # noqa: E402
+from course_utils.experiments import benchmark_script, load_result, same_shape  # noqa: E402
 from course_utils.explorers.residual_scaling import (  # noqa: E402
     ResidualInceptionStack,
     compare_scales,
     scaling_profile,
 )
 from course_utils.models.inception_resnet import V2_BLOCK35, Block35  # noqa: E402
-from course_utils.paths import REPO_ROOT  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest.py: one torch thread
 
@@ -130,18 +128,11 @@ def test_exercise_3_most_macs(capsys):
 # -- the stored experiment: a short rerun has the stored file's shape ------------------------------------------
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_stored_experiment_and_a_short_rerun_have_the_same_shape():
     result = load_result("residual_scaling")
     assert len(result["seeds"]) >= 3 and list(result["arms"]) == ["scale 1", "scale 0.2"]
     assert all(len(runs) == len(result["seeds"]) for runs in result["arms"].values())
-    rerun = _script("exp_residual_scaling").run(seeds=[0], save=False, progress=False, epochs=1, depth=4,
+    rerun = benchmark_script("exp_residual_scaling").run(seeds=[0], save=False, progress=False, epochs=1, depth=4,
                                                 train_images=128, val_images=64, test_images=64)
     assert same_shape(result, rerun) == []
     run = rerun["arms"]["scale 1"][0]
@@ -149,7 +140,7 @@ def test_stored_experiment_and_a_short_rerun_have_the_same_shape():
 
 
 def test_a_diverging_run_is_recorded_not_raised():
-    script = _script("exp_residual_scaling")
+    script = benchmark_script("exp_residual_scaling")
     run = script.train_residual_stack(seed=0, scale=1.0, depth=2, lr=1e6, epochs=1, train_images=256,
                                       val_images=64, test_images=64)
     assert run["diverged"] == 1 and 1 <= run["diverged_step"] <= run["steps"]

@@ -1,6 +1,5 @@
 """Lesson 06 (Xception): the separable-conv arithmetic, the segment spectrum's logic, arithmetic intensity,
 the profiler shares, the exercises and a short rerun of the stored experiment."""
-import importlib.util
 import math
 
 import matplotlib
@@ -15,10 +14,9 @@ from course_utils import costs  # noqa: E402
 from course_utils.checks import CourseError  # noqa: E402
 from course_utils.exercises import lesson06  # noqa: E402
 from course_utils.exercises.core import verdict_of  # noqa: E402
-from course_utils.experiments import load_result, same_shape  # noqa: E402
+from course_utils.experiments import benchmark_script, load_result, same_shape  # noqa: E402
 from course_utils.explorers.factorization import Latency  # noqa: E402
 from course_utils.explorers.segments import divisors, grouped_conv, interleaved_latency, segment_spectrum  # noqa: E402
-from course_utils.paths import REPO_ROOT  # noqa: E402
 from course_utils.separable import (  # noqa: E402
     SeparableNet,
     arithmetic_intensity,
@@ -195,11 +193,7 @@ def test_exercise_3_middle_block_params(capsys):
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("exp_separable_nonlinearity",
-                                                  REPO_ROOT / "benchmarks" / "exp_separable_nonlinearity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("exp_separable_nonlinearity")
 
 
 def test_short_rerun_has_the_stored_shape():

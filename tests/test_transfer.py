@@ -1,5 +1,4 @@
 """Lesson 08's transfer learning: the digits data, the transfer API, and a short rerun of the stored experiment."""
-import importlib.util
 
 import matplotlib
 import pytest
@@ -11,9 +10,8 @@ matplotlib.use("Agg")
 from course_utils.checkpoints import read_checkpoint  # noqa: E402
 from course_utils.checks import CourseError  # noqa: E402
 from course_utils.data import EMBEDDED_MEAN, EMBEDDED_STD, digits_splits, digits_subset, plot_digits  # noqa: E402
-from course_utils.experiments import load_result, same_shape  # noqa: E402
+from course_utils.experiments import benchmark_script, load_result, same_shape  # noqa: E402
 from course_utils.models.base import AuxOutputs  # noqa: E402
-from course_utils.paths import REPO_ROOT  # noqa: E402
 from course_utils.transfer import (  # noqa: E402
     batchnorm_mode,
     fine_tune,
@@ -178,17 +176,10 @@ def test_aux_drop_and_reset_and_scratch():
 # -- the stored experiment: a short rerun has the stored file's shape -----------------------------------------
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_stored_experiment_and_a_short_rerun_have_the_same_shape():
     result = load_result("transfer_learning")
     assert len(result["seeds"]) >= 3
-    script = _script("exp_transfer")
+    script = benchmark_script("exp_transfer")
     rerun = script.run(seeds=[0], save=False, progress=False, steps=2, eval_every=1, batch_size=8, train_images=40,
                        test_images=20, probe_steps=2)
     assert same_shape(result, rerun) == []

@@ -31,8 +31,6 @@
 # builds on.
 
 # %%
-import importlib.util
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -55,7 +53,6 @@ from course_utils.explorers.inception_module import (
 from course_utils.gradients import loss_gradient_norms
 from course_utils.models import create_model
 from course_utils.models.googlenet import Inception
-from course_utils.paths import REPO_ROOT
 from course_utils.runtime import seed_everything
 from course_utils.train import plot_confusion_matrix, train_mini
 
@@ -500,10 +497,7 @@ plt.show()
 # %%
 RETRAIN = False
 if RETRAIN:
-    spec = importlib.util.spec_from_file_location("exp_aux_heads", REPO_ROOT / "benchmarks" / "exp_aux_heads.py")
-    exp_aux_heads = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(exp_aux_heads)
-    aux_result = exp_aux_heads.run()  # every arm x seed, writes data/results/aux_heads.json
+    aux_result = experiments.benchmark_script("exp_aux_heads").run()  # every arm x seed, writes data/results/aux_heads.json
 else:
     aux_result = experiments.load_result("aux_heads")
 with_acc = experiments.metric(aux_result, "with aux heads", "test_acc")

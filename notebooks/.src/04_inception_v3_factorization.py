@@ -515,15 +515,10 @@ lesson04.check_best_rank1(answer_3)
 RETRAIN = False  # True: rerun both stored experiments of this lesson (about 10-20 minutes on 2 CPU cores)
 
 if RETRAIN:
-    import importlib.util
-
-    from course_utils.paths import REPO_ROOT
+    from course_utils.experiments import benchmark_script
 
     for script in ("exp_factorized_vs_full", "exp_label_smoothing"):
-        spec = importlib.util.spec_from_file_location(script, REPO_ROOT / "benchmarks" / f"{script}.py")
-        experiment = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(experiment)
-        experiment.run()
+        benchmark_script(script).run()
 
 factorized = load_result("factorized_vs_full")
 smoothing = load_result("label_smoothing")

@@ -316,15 +316,9 @@ lesson05.check_std_after_20_blocks(answer_2)
 RETRAIN = False  # True: rerun the stored experiment here (six short trainings, about 5 minutes on 2 CPU cores)
 
 if RETRAIN:
-    import importlib.util
+    from course_utils.experiments import benchmark_script
 
-    from course_utils.paths import REPO_ROOT
-
-    spec = importlib.util.spec_from_file_location("exp_residual_scaling",
-                                                  REPO_ROOT / "benchmarks" / "exp_residual_scaling.py")
-    exp_residual_scaling = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(exp_residual_scaling)
-    scaling_result = exp_residual_scaling.run()  # every arm x seed, writes data/results/residual_scaling.json
+    scaling_result = benchmark_script("exp_residual_scaling").run()  # every arm x seed, writes data/results/residual_scaling.json
 else:
     scaling_result = load_result("residual_scaling")
 recipe = scaling_result["recipe"]

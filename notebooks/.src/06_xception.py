@@ -347,14 +347,9 @@ assert full.time_share > 2 * full.mac_share and small.time_share > small.mac_sha
 RETRAIN = False  # True: rerun the stored experiment (3 arms x 3 seeds; the stored run took 28 min on a busy 2-core machine)
 
 if RETRAIN:
-    import importlib.util
+    from course_utils.experiments import benchmark_script
 
-    from course_utils.paths import REPO_ROOT
-
-    spec = importlib.util.spec_from_file_location("exp", REPO_ROOT / "benchmarks" / "exp_separable_nonlinearity.py")
-    experiment = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(experiment)
-    experiment.run()
+    benchmark_script("exp_separable_nonlinearity").run()
 
 nonlinearity = load_result("separable_nonlinearity")
 arms = list(nonlinearity["arms"])

@@ -190,14 +190,9 @@ assert live["linear probe"]["train_time_s"] < live["fine-tune"]["train_time_s"] 
 RETRAIN = False  # True: rerun the stored experiment (48 runs; the stored run took 12 min on one thread of a busy 2-core machine)
 
 if RETRAIN:
-    import importlib.util
+    from course_utils.experiments import benchmark_script
 
-    from course_utils.paths import REPO_ROOT
-
-    spec = importlib.util.spec_from_file_location("exp", REPO_ROOT / "benchmarks" / "exp_transfer.py")
-    experiment = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(experiment)
-    experiment.run()
+    benchmark_script("exp_transfer").run()
 
 from course_utils.transfer import plot_learning_curves
 
