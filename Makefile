@@ -11,7 +11,7 @@ LAB_ARGS ?=
 # JupyterLab serves the repository (so the README is one click away) and opens on the course index.
 # The news prompt is a JupyterLab 4 setting, not a server option: .jupyter/lab/settings/overrides.json
 # turns it (and the update check) off; news_url=None also stops the server from fetching news.
-LAB_FLAGS = --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/index.ipynb \
+LAB_FLAGS = --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_index.ipynb \
 	--LabApp.app_settings_dir="$(CURDIR)/.jupyter/lab/settings" --LabApp.news_url=None \
 	--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(ALLOW_ROOT) --ServerApp.ip=127.0.0.1
 # What `make test` runs (pytest paths); narrow it to one notebook or one test file, e.g.
@@ -57,7 +57,7 @@ setup-lab: $(VENV)/.lab-installed
 setup: $(VENV)/.test-installed
 
 lab: setup-lab
-	@echo "Starting JupyterLab on the course index, notebooks/index.ipynb (no internet needed). Open the URL printed below."
+	@echo "Starting JupyterLab on the course index, notebooks/00_index.ipynb (no internet needed). Open the URL printed below."
 	@# A notebook is trusted once its outputs were made here: JupyterLab then draws the saved widgets
 	@# (untrusted outputs fall back to text such as `VBox(children=...)`).
 	@$(BIN)/jupyter trust notebooks/*.ipynb > /dev/null

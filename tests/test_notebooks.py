@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb") if not p.name.startswith("00_"))  # 00_index is the start page
 sys.path.insert(0, str(ROOT / "notebooks" / ".src"))
 import build  # noqa: E402  (notebooks/.src/build.py)
 
@@ -115,13 +115,13 @@ def test_widget_state_saved_for_every_widget_shown(notebook):
 
 
 def test_index_links_every_lesson_with_a_measured_run_time():
-    index = nbformat.read(ROOT / "notebooks" / "index.ipynb", as_version=4)
+    index = nbformat.read(ROOT / "notebooks" / "00_index.ipynb", as_version=4)
     text = "\n".join(c.source for c in index.cells)
     assert not _code(index), "the index is a page to read: no code cells"
     for path in NOTEBOOKS:
         row = next((line for line in text.splitlines() if f"]({path.name})" in line), None)
-        assert row, f"index.ipynb does not link {path.name}: run `python notebooks/.src/build.py --index`"
-        assert re.search(r"\| \d+(\.\d)? (s|min) \|", row), f"index.ipynb: no measured run time for {path.name}"
+        assert row, f"00_index.ipynb does not link {path.name}: run `python notebooks/.src/build.py --index`"
+        assert re.search(r"\| \d+(\.\d)? (s|min) \|", row), f"00_index.ipynb: no measured run time for {path.name}"
 
 
 def test_exercise_checks_print_once_and_show_no_return_value(notebook):

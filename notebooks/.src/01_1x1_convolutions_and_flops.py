@@ -499,7 +499,7 @@ assert measured["Linear 4096->4096"]["min_ms"] > 0.5 * max(measured[d]["min_ms"]
 #   machine need repeats, a minimum and a spread.
 #
 # **Next:** [lesson 02, Inception v1 (GoogLeNet)](02_inception_v1_googlenet.ipynb) builds the whole Inception
-# module and GoogLeNet from these pieces; the [course index](index.ipynb) lists the lessons that are ready.
+# module and GoogLeNet from these pieces; the [course index](00_index.ipynb) lists the lessons that are ready.
 #
 # **Read more:** [Network In Network](https://arxiv.org/abs/1312.4400) ·
 # [Going deeper with convolutions](https://arxiv.org/abs/1409.4842) ·

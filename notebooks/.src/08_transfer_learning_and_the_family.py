@@ -16,8 +16,8 @@
 # **Learning goals.** By the end of this lesson you can
 #
 # 1. reuse a trained network three ways, **linear probe** (frozen backbone, new head), **fine-tuning** (everything
-#    trains, the backbone more slowly) and **training from scratch**, and build each with `reset_classifier`,
-#    `requires_grad` and optimizer parameter groups;
+#    trains, starting from the pretrained weights) and **training from scratch**, and build each with
+#    `reset_classifier`, `requires_grad` and optimizer parameter groups;
 # 2. read a **learning curve** with its spread over seeds: at how many labels per class each way wins;
 # 3. decide what BatchNorm's running statistics and Inception v3's **auxiliary head** should do when fine-tuning;
 # 4. run the **pretrained ImageNet route** when online: top-5 with class names, and what the wrong preprocessing costs;
@@ -93,7 +93,7 @@ plt.show()
 # | way | what trains | how, with the course's code |
 # |---|---|---|
 # | **linear probe** | only a new head; the backbone is frozen | `model.reset_classifier(10)`, then `requires_grad_(False)` on everything else |
-# | **fine-tuning** | everything, the backbone slowly | a new head at learning rate `lr`, the pretrained backbone at `lr / 10` (two optimizer parameter groups) |
+# | **fine-tuning** | everything, from the pretrained weights | a new head at learning rate `lr`, the backbone at `lr x backbone_lr_factor` (two optimizer parameter groups; 0.1 is the usual advice, section 5 measures it) |
 # | **from scratch** | everything, from random weights | the same architecture, no checkpoint: the baseline that says what the pretrained weights were worth |
 #
 # `course_utils.transfer.transfer_model(backbone, method)` builds each of them from a shipped checkpoint, and
@@ -468,9 +468,9 @@ else:
 # ImageNet (tench, English springer, cassette player, ...; 9,469 training images at 160 px). When its folder is
 # present under `data/downloads/`, the next cell fine-tunes the pretrained Inception v3 on it with the same
 # `fine_tune` loop as the digits (new 10-way head, the backbone at a tenth of the learning rate, no auxiliary head:
-# its 5x5/3 pooling needs 299 px inputs). On a CPU this takes long; on a GPU about a minute. Since these classes
-# *are* ImageNet classes, expect a high accuracy after few steps: the features were learnt on exactly these
-# pictures.
+# its 5x5/3 pooling needs 299 px inputs). Here the slow backbone is the right advice: these classes *are* ImageNet
+# classes, the features were learnt on exactly such pictures and should move little. A full-size network trains
+# slowly on a CPU: `fine_tune` uses a GPU when there is one (`device="auto"`).
 
 # %%
 # NBVAL_IGNORE_OUTPUT
@@ -655,7 +655,7 @@ assert best.latency_folded_ms / middle.latency_folded_ms > 2
 #
 # **The course ends here.** From a 1x1 convolution (lesson 01) to the whole family: every count in these lessons was
 # made by the course's code, every claim measured or cited with its source. The index lists all lessons:
-# [index.ipynb](index.ipynb); the models are in `course_utils/models/`, one file per family, with the papers' table
+# [00_index.ipynb](00_index.ipynb); the models are in `course_utils/models/`, one file per family, with the papers' table
 # and figure numbers in their docstrings.
 #
 # **Read more:** [How transferable are features in deep neural networks?](https://arxiv.org/abs/1411.1792) ·

@@ -16,7 +16,7 @@ reader as ``jupytext --to notebook``); this script then turns it into
   is saved in the notebook's metadata (so JupyterLab, nbviewer and other static
   pages draw the controls and their output before anything runs), with model
   ids made stable, and the run time is stored in ``metadata.course``;
-* every run also rewrites ``notebooks/index.ipynb``, the course's start page
+* every run also rewrites ``notebooks/00_index.ipynb``, the course's start page
   (``make lab`` opens it): one row per built lesson with its title, what it
   teaches and how long it takes to run (measured, from the last ``--execute``)
   and to read.
@@ -63,7 +63,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 SOURCES = Path(__file__).resolve().parent
 NOTEBOOKS = SOURCES.parent
-INDEX = NOTEBOOKS / "index.ipynb"
+INDEX = NOTEBOOKS / "00_index.ipynb"  # "00": first in the file browser, before the lessons
 # The public repository learners open in Colab. Forks change this one line and rebuild.
 COURSE_REPO = "inception-course/inception-from-1x1-to-xception"
 BRANCH = "main"
@@ -179,7 +179,7 @@ def sources(patterns: list[str] | None = None) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The course index (notebooks/index.ipynb), generated from the lesson sources and the notebooks
+# The course index (notebooks/00_index.ipynb), generated from the lesson sources and the notebooks
 # ---------------------------------------------------------------------------------------------
 
 def lesson_title(source_nb: nbformat.NotebookNode) -> str:
@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("patterns", nargs="*", help="lesson names or globs, e.g. 01_* (default: all)")
     parser.add_argument("--execute", action="store_true", help="run each notebook and store its outputs")
     parser.add_argument("--check", action="store_true", help="exit 1 if a notebook differs from its source")
-    parser.add_argument("--index", action="store_true", help="rewrite notebooks/index.ipynb only")
+    parser.add_argument("--index", action="store_true", help="rewrite notebooks/00_index.ipynb only")
     args = parser.parse_args(argv)
 
     if args.check:
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}.ipynb is out of date with .src/{name}.py: run `make execute-notebooks NOTEBOOKS={name}`")
         if not index_in_sync():
             stale.append("index")
-            print("index.ipynb is out of date with the lessons: run `python notebooks/.src/build.py --index`")
+            print("00_index.ipynb is out of date with the lessons: run `python notebooks/.src/build.py --index`")
         return 1 if stale else 0
 
     if not args.index:
