@@ -502,6 +502,9 @@ else:
 # * Training moved the small first-layer filters only partly away from their random start; the difference
 #   shows what was learned.
 #
+# **Next:** lesson 08 reuses these minis on a task they never saw (transfer learning to handwritten digits) and
+# compares the whole family: [08_transfer_learning_and_the_family.ipynb](08_transfer_learning_and_the_family.ipynb).
+#
 # **Read more:** [Grad-CAM](https://arxiv.org/abs/1610.02391) ·
 # [Sanity Checks for Saliency Maps](https://arxiv.org/abs/1810.03292) ·
 # [Captum LayerGradCam](https://captum.ai/api/layer.html#gradcam)
