@@ -18,10 +18,13 @@ def plot_compare(result: ComparePoints, log_x: bool = True, log_y: bool = False,
         fig, ax = plt.subplots(figsize=(7.5, 4))
     else:
         fig = ax.figure
+    leftmost = min((p.x for p in result.points), default=None)
     for p in result.points:
         ax.plot(p.x, p.y, "o", markersize=8, color=COLORS.get(p.name, "k"), label=p.label)
         if labels:
             dx, dy, ha = _LABEL_OFFSETS.get(p.name, (7, -3, "left"))  # pairs that sit close on most axes
+            if ha == "right" and p.x == leftmost:  # a label left of the leftmost point would cover the y axis
+                dx, ha = abs(dx), "left"
             ax.annotate(p.label, (p.x, p.y), textcoords="offset points", xytext=(dx, dy), ha=ha, fontsize=8)
     if log_x and all(p.x > 0 for p in result.points):
         ax.set_xscale("log")
