@@ -22,10 +22,10 @@ and its ``RETRAIN`` switch calls :func:`run` with the same recipe.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 
-from course_utils.experiments import command_line, metric, paired_line, run_experiment, summarize
+from course_utils.experiments import command_line, experiment_runner, metric, paired_line, summarize
 from course_utils.factorization_nets import EXPERIMENT_RECIPE, train_plain_net
 
 NAME = "factorized_vs_full"
@@ -41,16 +41,8 @@ DESCRIPTION = (
 )
 
 
-def run(
-    seeds: Sequence[int] = SEEDS,
-    save: bool = True,
-    progress: bool = True,
-    **recipe_changes,
-) -> dict:
-    """Every arm x seed through ``run_experiment``; writes ``data/results/factorized_vs_full.json`` when ``save``."""
-    recipe = {**EXPERIMENT_RECIPE, **recipe_changes}
-    return run_experiment(NAME, train_plain_net, ARMS, seeds, recipe,
-                          description=DESCRIPTION, save=save, progress=progress)
+#: ``run(seeds=SEEDS, save=True, progress=True, **recipe_changes)``: every arm x seed, stored as data/results/<NAME>.json.
+run = experiment_runner(NAME, train_plain_net, ARMS, SEEDS, EXPERIMENT_RECIPE, DESCRIPTION)
 
 
 def report(result: Mapping) -> str:

@@ -15,10 +15,10 @@ error (10 equal-width bins) and the reliability diagram's bins on the test split
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 
-from course_utils.experiments import command_line, metric, paired_line, run_experiment, summarize
+from course_utils.experiments import command_line, experiment_runner, metric, paired_line, summarize
 from course_utils.factorization_nets import EXPERIMENT_RECIPE, train_plain_net
 
 NAME = "label_smoothing"
@@ -34,16 +34,9 @@ DESCRIPTION = (
 )
 
 
-def run(
-    seeds: Sequence[int] = SEEDS,
-    save: bool = True,
-    progress: bool = True,
-    **recipe_changes,
-) -> dict:
-    """Every arm x seed through ``run_experiment``; writes ``data/results/label_smoothing.json`` when ``save``."""
-    recipe = {**EXPERIMENT_RECIPE, "factorization": "asymmetric", **recipe_changes}
-    return run_experiment(NAME, train_plain_net, ARMS, seeds, recipe,
-                          description=DESCRIPTION, save=save, progress=progress)
+#: ``run(seeds=SEEDS, save=True, progress=True, **recipe_changes)``: every arm x seed, stored as data/results/<NAME>.json.
+run = experiment_runner(NAME, train_plain_net, ARMS, SEEDS, {**EXPERIMENT_RECIPE, "factorization": "asymmetric"},
+                        DESCRIPTION)
 
 
 def report(result: Mapping) -> str:

@@ -27,11 +27,11 @@ from __future__ import annotations
 import re
 import sys
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import torch
 
-from course_utils.experiments import DRY_RUN_OVERRIDES, command_line, metric, paired_line, run_experiment, summarize
+from course_utils.experiments import DRY_RUN_OVERRIDES, command_line, experiment_runner, metric, paired_line, summarize
 
 NAME = "residual_scaling"
 ARMS: dict[str, dict] = {
@@ -124,16 +124,8 @@ def _dead_channel_fraction(model, loader, device) -> float:
     return 1.0 - alive.float().mean().item()
 
 
-def run(
-    seeds: Sequence[int] = SEEDS,
-    save: bool = True,
-    progress: bool = True,
-    **recipe_changes,
-) -> dict:
-    """Every arm x seed through ``run_experiment``; writes ``data/results/residual_scaling.json`` when ``save``."""
-    recipe = {**RECIPE, **recipe_changes}
-    return run_experiment(NAME, train_residual_stack, ARMS, seeds, recipe,
-                          description=DESCRIPTION, save=save, progress=progress)
+#: ``run(seeds=SEEDS, save=True, progress=True, **recipe_changes)``: every arm x seed, stored as data/results/<NAME>.json.
+run = experiment_runner(NAME, train_residual_stack, ARMS, SEEDS, RECIPE, DESCRIPTION)
 
 
 def report(result: Mapping) -> str:

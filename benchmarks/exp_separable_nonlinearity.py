@@ -22,10 +22,10 @@ and machine facts; lesson 06 loads the file, and its ``RETRAIN`` switch calls :f
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 
-from course_utils.experiments import command_line, metric, paired_line, run_experiment, summarize
+from course_utils.experiments import command_line, experiment_runner, metric, paired_line, summarize
 from course_utils.separable import SEPARABLE_RECIPE, train_separable_net
 
 NAME = "separable_nonlinearity"
@@ -42,16 +42,8 @@ DESCRIPTION = (
 )
 
 
-def run(
-    seeds: Sequence[int] = SEEDS,
-    save: bool = True,
-    progress: bool = True,
-    **recipe_changes,
-) -> dict:
-    """Every arm x seed through ``run_experiment``; writes ``data/results/separable_nonlinearity.json`` when ``save``."""
-    recipe = {**SEPARABLE_RECIPE, **recipe_changes}
-    return run_experiment(NAME, train_separable_net, ARMS, seeds, recipe,
-                          description=DESCRIPTION, save=save, progress=progress)
+#: ``run(seeds=SEEDS, save=True, progress=True, **recipe_changes)``: every arm x seed, stored as data/results/<NAME>.json.
+run = experiment_runner(NAME, train_separable_net, ARMS, SEEDS, SEPARABLE_RECIPE, DESCRIPTION)
 
 
 def report(result: Mapping) -> str:

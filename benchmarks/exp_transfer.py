@@ -45,9 +45,9 @@ ones for every method), the new weights and the batch order. Yosinski et al. 201
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from course_utils.experiments import DRY_RUN_OVERRIDES, command_line, metric, paired_line, run_experiment, summarize
+from course_utils.experiments import DRY_RUN_OVERRIDES, command_line, experiment_runner, metric, paired_line, summarize
 from course_utils.transfer import METHODS, arm_label, comparison_lines, train_transfer
 
 NAME = "transfer_learning"
@@ -74,16 +74,8 @@ DESCRIPTION = (
 )
 
 
-def run(
-    seeds: Sequence[int] = SEEDS,
-    save: bool = True,
-    progress: bool = True,
-    **recipe_changes,
-) -> dict:
-    """Every arm x seed through ``run_experiment``; writes ``data/results/transfer_learning.json`` when ``save``."""
-    recipe = {**RECIPE, **recipe_changes}
-    return run_experiment(NAME, train_transfer, ARMS, seeds, recipe,
-                          description=DESCRIPTION, save=save, progress=progress)
+#: ``run(seeds=SEEDS, save=True, progress=True, **recipe_changes)``: every arm x seed, stored as data/results/<NAME>.json.
+run = experiment_runner(NAME, train_transfer, ARMS, SEEDS, RECIPE, DESCRIPTION)
 
 
 def report(result: Mapping) -> str:

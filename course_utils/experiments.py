@@ -185,6 +185,30 @@ def run_experiment(
     return result
 
 
+def experiment_runner(
+    name: str,
+    train: Callable[..., Mapping[str, Any]],
+    arms: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+    recipe: Mapping[str, Any],
+    description: str = "",
+) -> Callable[..., dict[str, Any]]:
+    """The ``run`` function of a ``benchmarks/exp_*.py`` script.
+
+    ``run(seeds=seeds, save=True, progress=True, **recipe_changes)`` runs every arm and seed of
+    ``train`` through :func:`run_experiment` with ``recipe`` updated by ``recipe_changes`` (short
+    reruns in the tests, ``RETRAIN = True`` in a lesson, the script's command line) and
+    writes ``data/results/<name>.json`` when ``save``.
+    """
+    def run(seeds: Sequence[int] = seeds, save: bool = True, progress: bool = True,
+            **recipe_changes) -> dict[str, Any]:
+        return run_experiment(name, train, arms, seeds, {**recipe, **recipe_changes},
+                              description=description, save=save, progress=progress)
+
+    run.__doc__ = f"Every arm x seed through ``run_experiment``; writes ``data/results/{name}.json`` when ``save``."
+    return run
+
+
 def write_result(result: Mapping[str, Any]) -> Path:
     """Write ``result`` to ``data/results/<result['name']>.json`` atomically (never half a file)."""
     path = result_path(result["name"])

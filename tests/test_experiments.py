@@ -93,3 +93,14 @@ def test_benchmark_script_loads_the_script_that_wrote_a_result_or_says_what_exis
         experiments.benchmark_script("exp_transfr")
     with pytest.raises(ValueError, match="script name"):
         experiments.benchmark_script("../etc/passwd")
+
+
+def test_experiment_runner_is_a_scripts_run_with_recipe_changes(data_dir):
+    run = experiments.experiment_runner("toy", fake_run, {"a": {"bonus": 0.1}, "b": {}}, seeds=[0, 1],
+                                        recipe={"epochs": 3}, description="two arms")
+    short = run(seeds=[2], save=False, progress=False, epochs=1)
+    assert short["seeds"] == [2] and short["recipe"] == {"epochs": 1} and short["description"] == "two arms"
+    assert not (data_dir / "results" / "toy.json").exists()
+    stored = run(progress=False)
+    assert stored["seeds"] == [0, 1] and (data_dir / "results" / "toy.json").exists()
+    assert "toy.json" in run.__doc__
