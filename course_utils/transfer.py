@@ -71,6 +71,7 @@ from .train import (
     check_loader,
     compute_loss,
     evaluate,
+    main_logits,
     make_schedule,
 )
 
@@ -401,7 +402,7 @@ def fine_tune(
         opt.step()
         if scheduler is not None:
             scheduler.step()
-        logits = outputs.logits if hasattr(outputs, "logits") else outputs
+        logits = main_logits(outputs)
         run_loss += value * len(targets)
         run_correct += int((logits.argmax(1) == targets).sum())
         run_seen += len(targets)
